@@ -1,0 +1,116 @@
+/*
+ * main.c - the `hearth` program: dispatches to a subcommand.
+ */
+#include "cli/cli.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct command {
+	const char *name;
+	cli_cmd_fn fn;
+	const char *summary;
+};
+
+static const struct command k_commands[] = {
+	{"info", cmd_info, "show a GGUF file's metadata, tokenizer and tensors"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "hearth %s - local, private LLM chat\n\n"
+	           "usage: hearth <command> [options]\n\ncommands:\n",
+	        HEARTH_VERSION);
+	for (size_t i = 0; i < HX_ARRAY_LEN(k_commands); i++)
+		fprintf(f, "  %-12s %s\n", k_commands[i].name, k_commands[i].summary);
+	fprintf(f, "\nRun 'hearth <command> --help' for a command's options.\n");
+}
+
+int cli_fail(const char *what, int err)
+{
+	const char *msg = hearth_errmsg();
+	if (!msg[0])
+		msg = hearth_strerror(err);
+	if (what && what[0])
+		fprintf(stderr, "error: %s: %s\n", what, msg);
+	else
+		fprintf(stderr, "error: %s\n", msg);
+	return 1;
+}
+
+bool cli_is(const char *arg, const char *a, const char *b)
+{
+	return (a && strcmp(arg, a) == 0) || (b && strcmp(arg, b) == 0);
+}
+
+bool cli_int(const char *opt, const char *val, long long lo, long long hi, long long *out)
+{
+	char *end;
+	if (!val) {
+		fprintf(stderr, "error: %s needs a value\n", opt);
+		return false;
+	}
+	errno = 0;
+	long long v = strtoll(val, &end, 10);
+	if (errno || end == val || *end || v < lo || v > hi) {
+		fprintf(stderr, "error: %s expects a whole number from %lld to %lld, got '%s'\n", opt, lo, hi, val);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+bool cli_float(const char *opt, const char *val, double lo, double hi, double *out)
+{
+	char *end;
+	if (!val) {
+		fprintf(stderr, "error: %s needs a value\n", opt);
+		return false;
+	}
+	errno = 0;
+	double v = strtod(val, &end);
+	if (errno || end == val || *end || !(v >= lo && v <= hi)) {
+		fprintf(stderr, "error: %s expects a number from %g to %g, got '%s'\n", opt, lo, hi, val);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+bool cli_color(FILE *f)
+{
+	const char *nc = getenv("NO_COLOR");
+	if (nc && nc[0])
+		return false;
+	const char *term = getenv("TERM");
+	if (term && strcmp(term, "dumb") == 0)
+		return false;
+	return isatty(fileno(f));
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (cli_is(argv[1], "-h", "--help") || strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (cli_is(argv[1], "-V", "--version")) {
+		printf("hearth %s\n", HEARTH_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < HX_ARRAY_LEN(k_commands); i++)
+		if (strcmp(argv[1], k_commands[i].name) == 0)
+			return k_commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "error: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
