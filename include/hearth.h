@@ -240,7 +240,127 @@ const hearth_gguf_tensor *hearth_gguf_tensor_find(const hearth_gguf *g, const ch
 /* ---------------------------------------------------------------------------------
  * Models and inference contexts (src/model, src/engine)
  * ------------------------------------------------------------------------------- */
-/* (model / context API goes here) */
+/* A model is a validated, memory-mapped GGUF file plus the layout of its weights.
+ * Weights are never copied: every tensor is read in place from the mapping.
+ * Supported architectures: llama, qwen2, qwen3, smollm3.
+ *
+ * A context holds a KV cache for up to n_seq_max independent sequences of up to
+ * n_ctx positions each, the thread pool and every working buffer (allocated once,
+ * at creation).  Several contexts may share one model, each used by one thread at
+ * a time; the model itself is read-only after loading and may be shared freely. */
+typedef struct hearth_model hearth_model;
+typedef struct hearth_ctx hearth_ctx;
+typedef int32_t hearth_token;
+
+typedef struct hearth_model_params {
+	int n_threads; /* default thread count of contexts made from this model (0: all cores) */
+} hearth_model_params;
+
+hearth_model_params hearth_model_default_params(void);
+
+/* Opens `path` (hearth_gguf_open) and validates it as a model with
+ * hearth_model_check().  Errors: those of hearth_gguf_open, HEARTH_EFORMAT /
+ * HEARTH_ETYPE / HEARTH_ENOTFOUND (a key or tensor is missing, has the wrong type,
+ * shape or value; hearth_errmsg() names the file and the key or tensor),
+ * HEARTH_EUNSUPPORTED (unknown architecture, a tensor type or rope scaling hearth
+ * cannot compute with), HEARTH_ENOMEM.  `params` may be NULL (defaults). */
+int hearth_model_load(const char *path, const hearth_model_params *params, hearth_model **out);
+
+/* The model-level checks hearth_model_load() runs, on an already-opened file:
+ * architecture, hyper-parameters (head counts, dimensions, layer count, rope and
+ * norm settings), tokenizer arrays (types, lengths, special ids in range) and the
+ * tensor set with every tensor's shape and type.  Returns 0 or the error
+ * hearth_model_load() would return, with the same message. */
+int hearth_model_check(const hearth_gguf *g);
+
+void hearth_model_free(hearth_model *m);
+
+const char *hearth_model_arch(const hearth_model *m);      /* "llama", "qwen2", ... */
+int32_t hearth_model_n_vocab(const hearth_model *m);
+int32_t hearth_model_n_ctx_train(const hearth_model *m);
+int32_t hearth_model_n_embd(const hearth_model *m);
+int32_t hearth_model_n_layer(const hearth_model *m);
+int32_t hearth_model_n_head(const hearth_model *m);
+int32_t hearth_model_n_head_kv(const hearth_model *m);
+int64_t hearth_model_n_params(const hearth_model *m);      /* elements of all weights */
+uint64_t hearth_model_weight_bytes(const hearth_model *m); /* bytes of all weights */
+/* The underlying file (borrowed: lives as long as the model), e.g. for the
+ * tokenizer and chat template. */
+const hearth_gguf *hearth_model_gguf(const hearth_model *m);
+
+/* Context parameters.  Zero fields take the documented defaults. */
+typedef struct hearth_ctx_params {
+	int32_t n_ctx;     /* positions per sequence; 0: the model's context_length capped at 4096 */
+	int32_t n_seq_max; /* independent sequences (ids 0..n_seq_max-1); 0: 1 */
+	int32_t n_batch;   /* tokens per internal prefill chunk; 0: 512 */
+	int kv_type;       /* HEARTH_TYPE_F16 (default) or HEARTH_TYPE_F32 */
+	int n_threads;     /* 0: the model's params.n_threads */
+} hearth_ctx_params;
+
+hearth_ctx_params hearth_ctx_default_params(void);
+
+/* Creates a context for `model` (which must outlive it).  The KV cache holds
+ * n_layer * n_seq_max * n_ctx * n_head_kv * head_dim keys and as many values of
+ * kv_type.  Errors: HEARTH_EINVAL (a parameter out of range, named in the
+ * message), HEARTH_ENOMEM.  `params` may be NULL (defaults). */
+int hearth_ctx_create(const hearth_model *model, const hearth_ctx_params *params, hearth_ctx **out);
+void hearth_ctx_free(hearth_ctx *ctx);
+
+const hearth_model *hearth_ctx_model(const hearth_ctx *ctx);
+int32_t hearth_ctx_n_ctx(const hearth_ctx *ctx);
+int32_t hearth_ctx_n_seq_max(const hearth_ctx *ctx);
+int hearth_ctx_n_threads(const hearth_ctx *ctx);
+
+/* Cancellation: fn(user) is called between layers and between prefill chunks
+ * during hearth_ctx_decode(); returning true stops the decode with
+ * HEARTH_ECANCELED.  fn may be NULL (never cancel).  fn runs on the decoding
+ * thread. */
+typedef bool (*hearth_abort_fn)(void *user);
+void hearth_ctx_set_abort(hearth_ctx *ctx, hearth_abort_fn fn, void *user);
+
+/* A batch of tokens, possibly from several sequences.  Entry i appends token[i]
+ * at position pos[i] of sequence seq_id[i]; want_logits[i] asks for the logits
+ * after it.  The arrays are owned by the batch (hearth_batch_init/free). */
+typedef struct hearth_batch {
+	int32_t n_tokens;
+	int32_t capacity;
+	hearth_token *token;
+	int32_t *pos;
+	int32_t *seq_id;
+	bool *want_logits;
+} hearth_batch;
+
+/* Allocates room for `capacity` (>= 1) entries; n_tokens starts at 0.  Returns 0,
+ * HEARTH_EINVAL or HEARTH_ENOMEM.  On failure *b is left empty (free is safe). */
+int hearth_batch_init(hearth_batch *b, int32_t capacity);
+void hearth_batch_free(hearth_batch *b); /* safe on a zeroed or freed batch */
+void hearth_batch_clear(hearth_batch *b); /* n_tokens = 0 */
+/* Appends one entry; HEARTH_ELIMIT when the batch is full. */
+int hearth_batch_add(hearth_batch *b, hearth_token token, int32_t pos, int32_t seq_id, bool want_logits);
+
+/* Evaluates the batch: appends every entry to its sequence's KV cache and
+ * computes the requested logits.  Entries of one sequence must continue it in
+ * order: the first has pos == hearth_ctx_seq_len(ctx, seq), the next pos + 1, and
+ * so on (they may be interleaved with other sequences' entries).  Batches larger
+ * than n_batch are processed in chunks internally.
+ * Returns 0; HEARTH_ECTXFULL if a sequence would exceed n_ctx (nothing is
+ * evaluated, nothing truncated); HEARTH_ECANCELED if the abort callback asked to
+ * stop; HEARTH_EINVAL for a bad token id, sequence id or position (the entry is
+ * named); HEARTH_ENOMEM.  On any non-zero return every sequence is left exactly
+ * as it was before the call and no logits are available. */
+int hearth_ctx_decode(hearth_ctx *ctx, const hearth_batch *batch);
+
+/* The n_vocab logits computed for batch entry `i` of the last successful decode
+ * (i = -1: the last entry that requested logits).  NULL if that entry did not
+ * request logits or i is out of range.  Valid until the next decode. */
+const float *hearth_ctx_logits(const hearth_ctx *ctx, int32_t i);
+
+/* Sequence bookkeeping.  seq_len is the number of positions held.  truncate keeps
+ * the first n_keep positions (prompt-cache reuse); clear empties the sequence.
+ * They return HEARTH_EINVAL for a sequence id out of range. */
+int32_t hearth_ctx_seq_len(const hearth_ctx *ctx, int32_t seq);
+int hearth_ctx_seq_clear(hearth_ctx *ctx, int32_t seq);
+int hearth_ctx_seq_truncate(hearth_ctx *ctx, int32_t seq, int32_t n_keep);
 
 /* ---------------------------------------------------------------------------------
  * Quantization (whole files)
