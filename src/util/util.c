@@ -51,13 +51,19 @@ int hx_err(int code, const char *fmt, ...)
 
 int hx_errprefix(int code, const char *fmt, ...)
 {
-	char prefix[512], old[sizeof tl_msg];
+	char prefix[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof prefix, fmt, ap);
+	int n = vsnprintf(prefix, sizeof prefix, fmt, ap);
 	va_end(ap);
-	memcpy(old, tl_msg, sizeof old);
-	snprintf(tl_msg, sizeof tl_msg, "%s%s", prefix, old);
+	if (n <= 0)
+		return code;
+	size_t pl = strlen(prefix), ml = strlen(tl_msg);
+	if (pl + ml >= sizeof tl_msg)
+		ml = sizeof tl_msg - 1 - pl;
+	memmove(tl_msg + pl, tl_msg, ml);
+	memcpy(tl_msg, prefix, pl);
+	tl_msg[pl + ml] = 0;
 	return code;
 }
 
