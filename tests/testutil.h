@@ -22,11 +22,9 @@ static inline const char *tu_testdata(void)
 	static char dir[4096];
 	const char *env = getenv("HEARTH_TESTDATA");
 	struct stat st;
-	if (env && env[0]) {
-		snprintf(dir, sizeof dir, "%s", env);
-	} else {
-		snprintf(dir, sizeof dir, "../shared/testdata");
-	}
+	int n = snprintf(dir, sizeof dir, "%s", env && env[0] ? env : "../shared/testdata");
+	if (n < 0 || (size_t)n >= sizeof dir)
+		return NULL;
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		return NULL;
 	return dir;
@@ -39,7 +37,12 @@ static inline const char *tu_path(char *buf, size_t len, const char *rel)
 	const char *d = tu_testdata();
 	if (!d)
 		return NULL;
-	snprintf(buf, len, "%s/%s", d, rel);
+	size_t dl = strlen(d), rl = strlen(rel);
+	if (dl + 1 + rl + 1 > len)
+		return NULL;
+	memcpy(buf, d, dl);
+	buf[dl] = '/';
+	memcpy(buf + dl + 1, rel, rl + 1);
 	return buf;
 }
 
