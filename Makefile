@@ -89,11 +89,14 @@ $(BUILD)/fuzz-replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libhear
 fuzz-replay: $(FUZZ_BINS)
 	@sh tools/run-fuzz-replay.sh $(BUILD)
 
+export HEARTH_SUMMARY := $(abspath $(BUILD))/test-summary.txt
 test: deps
+	@mkdir -p $(BUILD) && rm -f $(HEARTH_SUMMARY)
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz-replay
 	@$(MAKE) --no-print-directory e2e
+	@awk '{p+=$$1; f+=$$2; s+=$$3} END {printf "all tests: %d passed, %d failed, %d skipped\n", p, f, s}' $(HEARTH_SUMMARY)
 
 # Sanitizer and valgrind builds live in their own trees.
 asan:

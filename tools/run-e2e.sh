@@ -11,4 +11,5 @@ for t in tests/e2e/*.sh; do
 	else fail=$((fail + 1)); echo "$out" | tail -30; echo "FAIL $(basename "$t")"; fi
 done
 echo "e2e: $pass passed, $fail failed, $skip skipped"
+[ -n "$HEARTH_SUMMARY" ] && echo "$pass $fail $skip" >> "$HEARTH_SUMMARY"
 [ $fail = 0 ]

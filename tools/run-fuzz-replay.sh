@@ -16,4 +16,5 @@ for bin in "$build"/fuzz-replay/fuzz_*; do
 done
 rm -f /tmp/replay.$$
 echo "fuzz-replay: $n passed, $fail failed"
+[ -n "$HEARTH_SUMMARY" ] && echo "$n $fail 0" >> "$HEARTH_SUMMARY"
 [ $fail = 0 ]

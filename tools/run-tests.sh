@@ -29,4 +29,5 @@ for t in "$@"; do
 	rm -f "$log"
 done
 echo "unit: $pass passed, $fail failed, $skip skipped"
+[ -n "$HEARTH_SUMMARY" ] && echo "$pass $fail $skip" >> "$HEARTH_SUMMARY"
 [ -z "$bad" ]
