@@ -44,7 +44,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test unit e2e asan valgrind fuzz fuzz-replay bench format deps clean
+.PHONY: all run test unit e2e asan valgrind fuzz fuzz-replay bench format deps clean
 all: $(BUILD)/hearth $(BUILD)/libhearth.a $(BUILD)/libhearth.so
 
 $(BUILD)/obj/%.o: %.c
@@ -74,6 +74,11 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libhearth.a
 DEB_PKGS := build-essential clang pkg-config libcmocka-dev libjansson-dev libutf8proc-dev valgrind
 deps:
 	@sh tools/deps.sh $(DEB_PKGS)
+
+# make run [MODEL=file.gguf|name]: build, then chat with MODEL (or show the help).
+run: deps
+	@$(MAKE) --no-print-directory all
+	@if [ -n "$(MODEL)" ]; then exec $(BUILD)/hearth chat -m "$(MODEL)"; else $(BUILD)/hearth --help; fi
 
 unit: $(TESTS)
 	@sh tools/run-tests.sh $(TESTS)
