@@ -44,7 +44,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all run test unit e2e asan valgrind fuzz fuzz-replay bench format deps clean
+.PHONY: all run test deps-dev unit e2e asan valgrind fuzz fuzz-replay bench format deps clean
 all: $(BUILD)/hearth $(BUILD)/libhearth.a $(BUILD)/libhearth.so
 
 $(BUILD)/obj/%.o: %.c
@@ -71,9 +71,11 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libhearth.a
 
 # Packages: `make deps` installs what is missing when run as root, and otherwise
 # prints the exact command to run.
-DEB_PKGS := build-essential clang pkg-config libcmocka-dev libjansson-dev libutf8proc-dev valgrind
+DEB_PKGS := build-essential pkg-config libcmocka-dev libjansson-dev libutf8proc-dev
 deps:
 	@sh tools/deps.sh $(DEB_PKGS)
+deps-dev: deps
+	@sh tools/deps.sh clang valgrind
 
 # make run [MODEL=file.gguf|name]: build, then chat with MODEL (or show the help).
 run: deps
@@ -107,14 +109,14 @@ test: deps
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" OPT=-O1 unit fuzz-replay
 
-valgrind:
+valgrind: deps-dev
 	@$(MAKE) --no-print-directory BUILD=build-vg $(TESTS:$(BUILD)/%=build-vg/%)
 	@VALGRIND=1 sh tools/run-tests.sh $(TESTS:$(BUILD)/%=build-vg/%)
 
 # Fuzzing: libFuzzer harnesses (clang), the library built with coverage in its own tree.
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined
-fuzz:
+fuzz: deps-dev
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build-fuzz/libhearth.a
 	@mkdir -p build-fuzz/fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \

@@ -225,7 +225,111 @@ const hearth_gguf_tensor *hearth_gguf_tensor_find(const hearth_gguf *g, const ch
 /* ---------------------------------------------------------------------------------
  * Tokenizer (src/tokenizer)
  * ------------------------------------------------------------------------------- */
-/* (tokenizer API goes here) */
+/*
+ * A vocabulary is loaded from a GGUF file's `tokenizer.*` metadata and reproduces
+ * llama.cpp's tokenizers exactly: SentencePiece-style (`tokenizer.ggml.model` =
+ * "llama") and byte-level BPE ("gpt2") with the pre-tokenizer named by
+ * `tokenizer.ggml.pre`.  A loaded vocabulary is immutable: every function below
+ * that takes a `const hearth_vocab *` may be called from several threads at once.
+ * The vocabulary copies what it needs, so the hearth_gguf may be freed after loading.
+ */
+typedef struct hearth_vocab hearth_vocab;
+
+enum hearth_vocab_type {
+	HEARTH_VOCAB_SPM = 1, /* "llama": SentencePiece scores + <0xNN> byte fallback */
+	HEARTH_VOCAB_BPE = 2, /* "gpt2": byte-level BPE with merges */
+};
+
+/* Token types as stored in tokenizer.ggml.token_type. */
+enum hearth_token_type {
+	HEARTH_TOKEN_UNDEFINED = 0,
+	HEARTH_TOKEN_NORMAL = 1,
+	HEARTH_TOKEN_UNKNOWN = 2,
+	HEARTH_TOKEN_CONTROL = 3,      /* matched in text only with parse_special */
+	HEARTH_TOKEN_USER_DEFINED = 4, /* always matched in text */
+	HEARTH_TOKEN_UNUSED = 5,
+	HEARTH_TOKEN_BYTE = 6,
+};
+
+/* Loads and validates the vocabulary of `g`.  Errors (hearth_errmsg() names the
+ * key): HEARTH_ENOTFOUND (a required key is missing), HEARTH_ETYPE (an array has the
+ * wrong element type), HEARTH_EFORMAT (lengths differ, an id is out of range, a merge
+ * does not parse), HEARTH_EUNSUPPORTED (unknown tokenizer model or pre-tokenizer:
+ * the message names it), HEARTH_ENOMEM. */
+int hearth_vocab_load(const hearth_gguf *g, hearth_vocab **out);
+void hearth_vocab_free(hearth_vocab *v);
+
+enum hearth_vocab_type hearth_vocab_type(const hearth_vocab *v);
+/* The pre-tokenizer in effect ("llama-bpe", "qwen2", "default", ... ; "" for SPM). */
+const char *hearth_vocab_pre(const hearth_vocab *v);
+int32_t hearth_vocab_n_tokens(const hearth_vocab *v);
+/* Special ids, or -1 when the vocabulary has none. */
+int32_t hearth_vocab_bos(const hearth_vocab *v);
+int32_t hearth_vocab_eos(const hearth_vocab *v);
+int32_t hearth_vocab_eot(const hearth_vocab *v);
+int32_t hearth_vocab_unk(const hearth_vocab *v);
+int32_t hearth_vocab_pad(const hearth_vocab *v);
+/* Whether add_special adds BOS / EOS (tokenizer.ggml.add_bos_token / add_eos_token,
+ * or llama.cpp's default for the tokenizer type). */
+bool hearth_vocab_add_bos(const hearth_vocab *v);
+bool hearth_vocab_add_eos(const hearth_vocab *v);
+/* True for end-of-generation tokens: eos, eot, eom and the tokens llama.cpp detects
+ * by text (<|im_end|>, <|eot_id|>, <|endoftext|>, <|end|>, <end_of_turn>, ...). */
+bool hearth_vocab_is_eog(const hearth_vocab *v, int32_t id);
+/* The token's type (enum hearth_token_type, after llama.cpp's adjustments such as
+ * marking EOG tokens CONTROL), or -1 for an id out of range. */
+int hearth_vocab_token_type(const hearth_vocab *v, int32_t id);
+/* The token's text exactly as stored in the vocabulary (SPM "▁", BPE byte-level
+ * characters); {NULL, 0} for an id out of range.  Borrowed from v. */
+hearth_str hearth_vocab_token_text(const hearth_vocab *v, int32_t id);
+/* The id whose vocabulary text equals text[0..len), or -1. */
+int32_t hearth_vocab_find(const hearth_vocab *v, const char *text, size_t len);
+
+/* Tokenizes text[0..len) (any bytes; invalid UTF-8 is tokenized as U+FFFD, as
+ * llama.cpp does).  add_special adds BOS/EOS as the vocabulary asks; parse_special
+ * lets CONTROL tokens be matched in the text (USER_DEFINED tokens always are).
+ * Writes at most n_max ids to `ids` and the total count to *n_out.  Returns 0, or
+ * HEARTH_ELIMIT when n_max was too small (then *n_out is the count needed and the
+ * first n_max ids are written), or HEARTH_ENOMEM. */
+int hearth_tokenize(const hearth_vocab *v, const char *text, size_t len, bool add_special,
+                    bool parse_special, int32_t *ids, size_t n_max, size_t *n_out);
+
+/* The bytes a token stands for (SPM "▁" -> " ", <0xNN> -> that byte, BPE byte-level
+ * characters -> bytes).  CONTROL/UNKNOWN tokens give their text when `special` is
+ * true and nothing otherwise; UNUSED/UNDEFINED tokens and ids out of range give
+ * nothing.  The bytes may be a fragment of a UTF-8 sequence.  Borrowed from v. */
+hearth_str hearth_token_piece(const hearth_vocab *v, int32_t id, bool special);
+
+/* Streaming detokenizer: turns a token stream into text that is always valid UTF-8.
+ * Bytes of an incomplete UTF-8 sequence are held until the sequence completes (so
+ * a character split across tokens, e.g. byte tokens, is emitted whole); bytes that
+ * can never form a valid sequence are replaced by U+FFFD. */
+typedef struct hearth_detok hearth_detok;
+
+enum hearth_detok_flags {
+	HEARTH_DETOK_SPECIAL = 1,     /* render CONTROL/UNKNOWN tokens' text */
+	HEARTH_DETOK_STRIP_SPACE = 2, /* drop the leading space of the first piece when the
+	                                 vocabulary prefixes one (SPM), as llama.cpp's
+	                                 detokenizer does at the start of a sequence */
+	HEARTH_DETOK_SKIP_BOS = 4,    /* drop a BOS token at the very start */
+};
+
+int hearth_detok_create(const hearth_vocab *v, unsigned flags, hearth_detok **out);
+void hearth_detok_free(hearth_detok *d);
+/* Starts a new sequence (as after create). */
+void hearth_detok_reset(hearth_detok *d);
+/* Adds one token.  *text/*len receive the text that became complete (possibly
+ * empty); the pointer is valid until the next call on d.  Returns 0, HEARTH_EINVAL
+ * for an id out of range (nothing is consumed) or HEARTH_ENOMEM. */
+int hearth_detok_push(hearth_detok *d, int32_t id, const char **text, size_t *len);
+/* Ends the sequence: returns held bytes (an incomplete sequence becomes U+FFFD) and
+ * resets d. */
+int hearth_detok_flush(hearth_detok *d, const char **text, size_t *len);
+
+/* Convenience: detokenizes ids[0..n) with `flags` into a NUL-terminated string that
+ * the caller frees with free().  Returns 0, HEARTH_EINVAL or HEARTH_ENOMEM. */
+int hearth_detokenize(const hearth_vocab *v, const int32_t *ids, size_t n, unsigned flags,
+                      char **out, size_t *out_len);
 
 /* ---------------------------------------------------------------------------------
  * Chat templates and thinking (src/chat)
@@ -235,7 +339,145 @@ const hearth_gguf_tensor *hearth_gguf_tensor_find(const hearth_gguf *g, const ch
 /* ---------------------------------------------------------------------------------
  * Sampling (src/sampler)
  * ------------------------------------------------------------------------------- */
-/* (sampler API goes here) */
+/*
+ * A sampler turns one row of logits into one token id.  The chain, in the order
+ * of llama.cpp's common sampler:
+ *
+ *   penalties -> top-k -> top-p -> min-p -> temperature -> softmax -> seeded draw
+ *
+ *  - penalties, over the distinct tokens among the last repeat_last_n accepted
+ *    ones, each seen `count` times:
+ *      repeat (llama.cpp):  logit > 0 ? logit / repeat_penalty : logit * repeat_penalty
+ *      presence/frequency (OpenAI):  logit -= presence_penalty + count * frequency_penalty
+ *  - top-k keeps the k highest logits (ties: the lower id ranks higher);
+ *  - top-p keeps the shortest prefix of that ranking whose probabilities (softmax
+ *    at temperature 1 over the top-k survivors) sum to at least top_p;
+ *  - min-p keeps the tokens whose probability is at least min_p times the
+ *    largest one (logit >= max_logit + log(min_p));
+ *  - temperature divides the surviving logits before the softmax;
+ *  - the draw uses hearth's own xoshiro256** generator seeded through splitmix64,
+ *    so a given seed yields the same sequence on every platform.
+ *
+ * temperature <= 0 means greedy: the argmax of the penalized logits, the lowest
+ * id among equal maxima, with no random draw.  At least one token always
+ * survives.  NaN logits are never chosen.
+ */
+#define HEARTH_SEED_RANDOM UINT64_MAX          /* also what a seed of -1 converts to */
+#define HEARTH_SAMPLER_MAX_LAST_N (1 << 20)    /* upper bound of repeat_last_n */
+
+typedef struct hearth_sampler_params {
+	float temperature;       /* finite; <= 0: greedy.  Default 0.8 */
+	int32_t top_k;           /* >= 0; 0: off.  Default 40 */
+	float top_p;             /* in (0, 1]; 1: off.  Default 0.95 */
+	float min_p;             /* in [0, 1]; 0: off.  Default 0.05 */
+	float repeat_penalty;    /* finite, > 0; 1: off.  Default 1.0 */
+	int32_t repeat_last_n;   /* window of accepted tokens the penalties look at:
+	                            -1 every token since create/reset, 0 off,
+	                            else 1..HEARTH_SAMPLER_MAX_LAST_N.  Default 64 */
+	float presence_penalty;  /* finite; 0: off (OpenAI's range is -2..2).  Default 0 */
+	float frequency_penalty; /* finite; 0: off.  Default 0 */
+	uint64_t seed;           /* HEARTH_SEED_RANDOM (-1): a random seed from getrandom().
+	                            Default HEARTH_SEED_RANDOM */
+} hearth_sampler_params;
+
+/* The defaults listed above (llama.cpp's). */
+hearth_sampler_params hearth_sampler_default_params(void);
+
+/* Checks every field of `p` against the ranges listed above.  Returns 0, or
+ * HEARTH_EINVAL with hearth_errmsg() naming the first bad parameter, its value and
+ * its valid range ("top_p must be in (0, 1], got 1.5"), fit to show a user as is.
+ * hearth_sampler_create() runs the same check. */
+int hearth_sampler_params_check(const hearth_sampler_params *p);
+
+typedef struct hearth_sampler hearth_sampler;
+
+/* Creates a sampler for logit rows of `n_vocab` entries (1..INT32_MAX).  Every
+ * buffer is allocated here: sampling never allocates.  Memory is about 8 bytes
+ * per vocabulary entry, plus 12 more when a penalty is on.  Returns 0,
+ * HEARTH_EINVAL (bad params or n_vocab; see hearth_sampler_params_check) or
+ * HEARTH_ENOMEM. */
+int hearth_sampler_create(const hearth_sampler_params *p, int32_t n_vocab, hearth_sampler **out);
+
+void hearth_sampler_free(hearth_sampler *s);
+
+/* Picks a token from `logits` (n_vocab floats, read only, not kept).  Returns the
+ * token id (>= 0), or HEARTH_EINVAL when logits is NULL or has no entry that is
+ * a number above -inf.  A +inf logit wins outright (the lowest such id).  The
+ * sampler does not record the token: call hearth_sampler_accept() with the token
+ * actually used.  Each call with temperature > 0 consumes one draw of the
+ * generator.  Typical cost for 151936 logits with the defaults: tens of us. */
+int32_t hearth_sampler_sample(hearth_sampler *s, const float *logits);
+
+/* Records `token` in the penalty history (a no-op when every penalty is off).
+ * To penalize like llama-server, accept the prompt's tokens too.  Returns 0 or
+ * HEARTH_EINVAL when token is outside [0, n_vocab). */
+int hearth_sampler_accept(hearth_sampler *s, int32_t token);
+
+/* Forgets the history and restarts the generator: from the same seed when it was
+ * fixed (so the same logits give the same tokens again), from a fresh random
+ * seed when it was HEARTH_SEED_RANDOM. */
+void hearth_sampler_reset(hearth_sampler *s);
+
+/* The seed in use (the one chosen at random for HEARTH_SEED_RANDOM), for logs and
+ * for reproducing a run. */
+uint64_t hearth_sampler_seed(const hearth_sampler *s);
+
+typedef struct hearth_token_prob {
+	int32_t id;
+	float p;
+} hearth_token_prob;
+
+/* Writes the distribution hearth_sampler_sample() would draw from for `logits`
+ * (after penalties, truncation and temperature), highest probability first (ties:
+ * lower id first), at most `cap` entries into out[].  Draws nothing: the
+ * generator does not advance.  Greedy gives the one argmax with p = 1.  Returns
+ * the number of surviving candidates (which may exceed cap; only cap are
+ * written), or HEARTH_EINVAL as hearth_sampler_sample().  Meant for logprob
+ * reports and tests; with every truncation off it sorts the whole vocabulary. */
+int32_t hearth_sampler_probs(hearth_sampler *s, const float *logits, hearth_token_prob *out, int32_t cap);
+
+/* Stop strings over streamed text.  Feed each decoded piece as it comes; the
+ * matcher passes on the bytes that can no longer be part of a stop string and
+ * holds back the tail that could still begin one, so a stop string split across
+ * pieces (at any byte) is still found and never shown.  When a stop string
+ * completes, the text before it is released and the stop string itself and
+ * everything after it are dropped.  If several stop strings could match, the one
+ * that completes first in the byte stream wins (the longest if several complete
+ * at the same byte), whatever the piece boundaries. */
+#define HEARTH_STOP_MAX_N 32     /* stop strings per matcher */
+#define HEARTH_STOP_MAX_LEN 256  /* bytes per stop string */
+
+typedef struct hearth_stop hearth_stop;
+
+/* Copies `n` NUL-terminated stop strings (n may be 0: everything passes through
+ * at once).  Returns 0, HEARTH_EINVAL (stops NULL with n > 0, a NULL or empty
+ * string; the message names its index), HEARTH_ELIMIT (more than
+ * HEARTH_STOP_MAX_N strings or one longer than HEARTH_STOP_MAX_LEN bytes) or
+ * HEARTH_ENOMEM. */
+int hearth_stop_create(const char *const *stops, size_t n, hearth_stop **out);
+
+void hearth_stop_free(hearth_stop *st);
+
+/* Feeds `len` bytes of generated text (piece may be NULL when len is 0).  Sets
+ * *emit / *emit_len to the bytes that are safe to show now (possibly none, possibly
+ * bytes held back by earlier calls); they live in the matcher and stay valid
+ * until its next call.  Returns 0 when no stop string has completed, 1 when one
+ * has (the emitted bytes are then the rest of the text before it; stop
+ * generating), HEARTH_ENOMEM if the buffer could not grow.  Once a stop string
+ * has matched, every later call returns 1 and emits nothing until
+ * hearth_stop_reset(). */
+int hearth_stop_feed(hearth_stop *st, const char *piece, size_t len, const char **emit, size_t *emit_len);
+
+/* At the end of generation (EOS, max tokens): emits the held-back bytes, which
+ * can no longer start a stop string.  Returns 0, or 1 (emitting nothing) if a
+ * stop string had matched. */
+int hearth_stop_flush(hearth_stop *st, const char **emit, size_t *emit_len);
+
+/* Index (into the array given to create) of the stop string that matched, or -1. */
+int hearth_stop_matched(const hearth_stop *st);
+
+/* Forgets held bytes and any match, to reuse the matcher for a new generation. */
+void hearth_stop_reset(hearth_stop *st);
 
 /* ---------------------------------------------------------------------------------
  * Models and inference contexts (src/model, src/engine)

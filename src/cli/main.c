@@ -18,6 +18,7 @@ struct command {
 
 static const struct command k_commands[] = {
 	{"info", cmd_info, "show a GGUF file's metadata, tokenizer and tensors"},
+	{"logits", cmd_logits, "print the logits of a token sequence as JSON lines"},
 };
 
 static void usage(FILE *f)
