@@ -605,6 +605,154 @@ int hearth_ctx_seq_clear(hearth_ctx *ctx, int32_t seq);
 int hearth_ctx_seq_truncate(hearth_ctx *ctx, int32_t seq, int32_t n_keep);
 
 /* ---------------------------------------------------------------------------------
+ * Generation engine (src/engine)
+ * ------------------------------------------------------------------------------- */
+/*
+ * An engine serves generation requests for one model with continuous batching.
+ * It owns a context with n_slots sequences and ONE engine thread, which loops:
+ *
+ *   admit queued requests into free slots (preferring the slot whose cached
+ *   tokens share the longest prefix with the prompt: that KV is reused and only
+ *   the rest of the prompt is evaluated) -> build one batch holding the next
+ *   token of every generating slot plus up to n_batch tokens of pending prompts
+ *   (long prompts are split over several steps so they never stall the others)
+ *   -> one hearth_ctx_decode() -> sample, detokenize (never half a UTF-8
+ *   character), match stop strings, split reasoning from content -> events.
+ *
+ * Every accepted request gets exactly one HEARTH_GEN_DONE event, last, whatever
+ * happens (finished, cancelled, failed, engine freed).  Requests never touch the
+ * context; the only shared state is the queue and per-request cancel flags.
+ *
+ * Thread-safety: every hearth_engine_* function may be called from any thread
+ * at any time, except hearth_engine_free(), which must be the last call.
+ */
+typedef struct hearth_engine hearth_engine;
+
+typedef struct hearth_engine_params {
+	int32_t n_slots;   /* sequences generated at once; 0: 1 */
+	int32_t n_ctx;     /* positions per slot; 0: the model's context_length capped at 4096 */
+	int32_t n_batch;   /* tokens per engine step (decodes + prompt chunks); 0: 512 */
+	int32_t max_queue; /* requests waiting for a slot before submit fails; 0: 64 */
+	int kv_type;       /* HEARTH_TYPE_F16 (default) or HEARTH_TYPE_F32 */
+	int n_threads;     /* 0: the model's default */
+} hearth_engine_params;
+
+hearth_engine_params hearth_engine_default_params(void);
+
+enum hearth_gen_event_kind {
+	HEARTH_GEN_PROMPT = 1, /* the prompt is evaluated (stats: n_prompt, n_cached, prompt_ms) */
+	HEARTH_GEN_CONTENT,    /* answer text (text/len, valid UTF-8, possibly several chars) */
+	HEARTH_GEN_REASONING,  /* reasoning text, i.e. inside <think>...</think> (text/len) */
+	HEARTH_GEN_DONE,       /* the last event: finish, error, full stats */
+};
+
+enum hearth_finish {
+	HEARTH_FINISH_NONE = 0,
+	HEARTH_FINISH_STOP,     /* end-of-generation token or a stop string */
+	HEARTH_FINISH_LENGTH,   /* max_tokens reached, or the slot's context is full */
+	HEARTH_FINISH_CANCELED, /* hearth_engine_cancel(), the callback, or engine shutdown */
+	HEARTH_FINISH_ERROR,    /* a decode or sampling failure: see error / message */
+};
+
+/* "stop", "length", "cancelled", "error" (or "" for NONE). */
+const char *hearth_finish_name(int finish);
+
+typedef struct hearth_gen_stats {
+	int32_t n_prompt;   /* prompt tokens */
+	int32_t n_cached;   /* of those, reused from the slot's KV (not evaluated) */
+	int32_t n_gen;      /* tokens generated (sampled), the final EOG token included */
+	int32_t slot;       /* the slot used, or -1 if never admitted */
+	double queue_ms;    /* submit -> admitted into a slot */
+	double prompt_ms;   /* admitted -> prompt evaluated */
+	double gen_ms;      /* prompt evaluated -> done */
+	double ttft_ms;     /* submit -> first generated token sampled */
+} hearth_gen_stats;
+
+typedef struct hearth_gen_event {
+	enum hearth_gen_event_kind kind;
+	uint64_t id;                    /* the request id from hearth_engine_submit */
+	const char *text;               /* CONTENT / REASONING: borrowed, valid during the call */
+	size_t len;
+	enum hearth_finish finish;      /* DONE */
+	int error;                      /* DONE with HEARTH_FINISH_ERROR: the HEARTH_E* code */
+	const char *message;            /* DONE with an error: a sentence; else "" */
+	int stop_index;                 /* DONE: index of the matched stop string, or -1 */
+	const hearth_gen_stats *stats;  /* every event: the request's stats so far */
+} hearth_gen_event;
+
+/* Receives a request's events.  It runs on the ENGINE THREAD, which generates for
+ * every slot: it must be quick (copy the text into a queue or buffer and return;
+ * never block on a socket or a lock held for long) and must not call
+ * hearth_engine_free().  It may call hearth_engine_submit/cancel/stats.
+ * Returning true cancels the request (its DONE event follows with
+ * HEARTH_FINISH_CANCELED; the return value of the DONE call is ignored). */
+typedef bool (*hearth_gen_fn)(const hearth_gen_event *ev, void *user);
+
+typedef struct hearth_gen_request {
+	const hearth_token *prompt;   /* n_prompt >= 1 token ids; copied by submit */
+	size_t n_prompt;
+	hearth_sampler_params sampler;
+	const char *const *stops;     /* n_stops stop strings (HEARTH_STOP_MAX_*); copied */
+	size_t n_stops;
+	int32_t max_tokens;           /* tokens to generate at most; <= 0: until EOG or context full */
+	bool ignore_eog;              /* keep generating past end-of-generation tokens */
+	bool reasoning;               /* split <think>...</think> text into REASONING events */
+	bool start_in_reasoning;      /* the prompt already opened the reasoning section
+	                                 (a template that ends with "<think>\n") */
+	hearth_gen_fn callback;       /* required */
+	void *user;
+} hearth_gen_request;
+
+/* Fills a request with defaults: hearth_sampler_default_params(), no stops,
+ * max_tokens 0, reasoning off, no callback. */
+hearth_gen_request hearth_gen_request_default(void);
+
+/* Creates an engine (context + engine thread) for `model` and `vocab` (both
+ * borrowed: they must outlive the engine).  Returns 0, HEARTH_EINVAL (a parameter
+ * out of range, named), HEARTH_ENOMEM, or an error of hearth_ctx_create. */
+int hearth_engine_create(const hearth_model *model, const hearth_vocab *vocab,
+                         const hearth_engine_params *params, hearth_engine **out);
+
+/* Cancels every request (each gets its DONE event with HEARTH_FINISH_CANCELED),
+ * stops and joins the engine thread and frees everything.  Must not be called
+ * from a callback. */
+void hearth_engine_free(hearth_engine *e);
+
+/* Positions per slot (prompt + generated tokens must fit). */
+int32_t hearth_engine_n_ctx(const hearth_engine *e);
+int32_t hearth_engine_n_slots(const hearth_engine *e);
+
+/* Queues a request; its events start arriving on the engine thread, possibly
+ * before submit returns.  *id (may be NULL) receives its id (never 0).  Returns
+ * 0; HEARTH_EINVAL (no callback, empty prompt, a token id out of range, bad
+ * sampler params or stop strings; the message says which); HEARTH_ECTXFULL
+ * (n_prompt >= n_ctx: the prompt leaves no room to generate); HEARTH_ELIMIT
+ * (max_queue requests are already waiting: retry later); HEARTH_ECANCELED (the
+ * engine is shutting down); HEARTH_ENOMEM.  On error the callback is never
+ * called. */
+int hearth_engine_submit(hearth_engine *e, const hearth_gen_request *req, uint64_t *id);
+
+/* Asks request `id` to stop: it is checked before every token, between prompt
+ * chunks and inside a running decode (hearth_ctx_set_abort), so generation
+ * stops within about one token and the slot is freed.  Returns 0, or
+ * HEARTH_ENOTFOUND when no queued or running request has that id (e.g. it has
+ * already finished). */
+int hearth_engine_cancel(hearth_engine *e, uint64_t id);
+
+/* Engine-wide counters (since creation) and current state, for /api/status and
+ * /metrics. */
+typedef struct hearth_engine_stats {
+	int32_t n_slots, slots_busy, queue_len, max_queue, n_ctx;
+	uint64_t n_submitted, n_rejected; /* rejected: queue full */
+	uint64_t n_done, n_canceled, n_errors;
+	uint64_t n_prompt_tokens, n_cached_tokens, n_gen_tokens;
+	uint64_t n_steps;            /* hearth_ctx_decode calls */
+	double prompt_ms, gen_ms;    /* summed over finished requests */
+} hearth_engine_stats;
+
+void hearth_engine_stats_get(hearth_engine *e, hearth_engine_stats *out);
+
+/* ---------------------------------------------------------------------------------
  * Quantization (whole files)
  * ------------------------------------------------------------------------------- */
 typedef void (*hearth_progress_fn)(void *user, int64_t done, int64_t total, const char *what);
