@@ -16,6 +16,7 @@ typedef int (*cli_cmd_fn)(int argc, char **argv);
  * status (0 ok, 1 error, 2 usage). */
 int cmd_info(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 
 /* Prints "error: <what>: <hearth_errmsg()>" (or just the message) to stderr and
  * returns 1. */

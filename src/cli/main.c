@@ -19,6 +19,7 @@ struct command {
 static const struct command k_commands[] = {
 	{"info", cmd_info, "show a GGUF file's metadata, tokenizer and tensors"},
 	{"logits", cmd_logits, "print the logits of a token sequence as JSON lines"},
+	{"quantize", cmd_quantize, "convert an F32/F16/BF16 model to a quantized GGUF"},
 };
 
 static void usage(FILE *f)
