@@ -753,6 +753,95 @@ typedef struct hearth_engine_stats {
 void hearth_engine_stats_get(hearth_engine *e, hearth_engine_stats *out);
 
 /* ---------------------------------------------------------------------------------
+ * Model files (src/model/resolve.c)
+ * ------------------------------------------------------------------------------- */
+/*
+ * Turns what a user typed ("qwen3", "Qwen/Qwen3-0.6B-GGUF", "qwen3:Q8_0",
+ * "./models/x.gguf") into a GGUF file on disk, never downloading anything.
+ *
+ * A NAME is looked up, in this order:
+ *  1. in the models directory (hearth_model_dirs.models_dir): NAME.gguf; a
+ *     sub-directory NAME holding .gguf files; or files NAME[-._]QUANT.gguf
+ *     (e.g. "llama" finds llama-Q4_K_M.gguf and llama-Q8_0.gguf);
+ *  2. in the local Hugging Face hub cache: "ORG/REPO" is
+ *     <hub>/models--ORG--REPO/snapshots/<refs/main or any>/[dir/]*.gguf, and a bare
+ *     "REPO" matches models--*--REPO when exactly one organisation has it.
+ * "NAME:TAG" keeps only the files whose quantization (case-insensitive) or file
+ * stem is TAG.  Split files (-00001-of-00003) and vision projectors (mmproj) are
+ * skipped.  When several files match, the best quantization wins, in this order
+ * (the usual quality/speed balance on a CPU first, full precision after the
+ * 4-8 bit quants, sub-4-bit last; ties go to the alphabetically first name):
+ *   Q4_K_M Q4_K_XL Q5_K_M Q5_K_XL Q6_K Q6_K_XL Q8_0 Q8_K_XL Q4_K_S Q5_K_S Q4_K Q5_K
+ *   IQ4_XS IQ4_NL Q4_0 Q4_1 Q5_0 Q5_1 Q3_K_XL Q3_K_L Q3_K_M Q3_K_S Q3_K BF16 F16 F32
+ *   IQ3_M IQ3_S IQ3_XS IQ3_XXS Q2_K_XL Q2_K Q2_K_S IQ2_M IQ2_S IQ2_XS IQ2_XXS
+ *   IQ1_M IQ1_S TQ2_0 TQ1_0 MXFP4, then files whose quantization is unknown.
+ *
+ * Names from users never leave their directory: a name is at most 255 bytes of
+ * [A-Za-z0-9._+@-], at most two '/'-separated components (none empty or starting
+ * with '.'), and one optional ":TAG"; and every candidate file's real path (after
+ * following symlinks, which the Hugging Face cache uses for its blobs) must lie
+ * inside the real path of the directory it was found in.  Only with
+ * HEARTH_RESOLVE_PATHS is the argument also taken as a file-system path: an
+ * existing file is used as is, an existing directory gives its best .gguf, and
+ * an argument starting with '/', '.' or '~' is only ever a path.
+ */
+typedef struct hearth_model_dirs {
+	const char *models_dir; /* NULL: $HEARTH_MODELS, else $XDG_DATA_HOME/hearth/models,
+	                           else $HOME/.local/share/hearth/models; "": not searched */
+	const char *hf_cache;   /* NULL: $HF_HUB_CACHE, else $HF_HOME/hub, else
+	                           $XDG_CACHE_HOME/huggingface/hub, else
+	                           $HOME/.cache/huggingface/hub; "": not searched */
+} hearth_model_dirs;
+
+enum hearth_model_source {
+	HEARTH_MODEL_SRC_PATH = 0, /* a path given by the user */
+	HEARTH_MODEL_SRC_DIR = 1,  /* the models directory */
+	HEARTH_MODEL_SRC_HF = 2,   /* the Hugging Face cache */
+};
+
+/* One model file.  Strings are owned (hearth_model_file_clear frees them). */
+typedef struct hearth_model_file {
+	char *name;     /* a name that selects exactly this file ("llama-Q8_0", "ORG/REPO:Q8_0") */
+	char *path;     /* the file to open (the real path for names) */
+	char quant[16]; /* "Q4_K_M", ... parsed from the file name; "" if unknown */
+	uint64_t size;  /* bytes */
+	int source;     /* enum hearth_model_source */
+} hearth_model_file;
+
+#define HEARTH_RESOLVE_PATHS 1u /* flag: the argument may be a file-system path */
+
+/* Default directories (see hearth_model_dirs), and hearth's data directory
+ * ($XDG_DATA_HOME/hearth, else $HOME/.local/share/hearth: history, settings).
+ * *out is a malloc'd string the caller frees.  Returns 0, HEARTH_ENOTFOUND (no
+ * HOME and no passwd entry) or HEARTH_ENOMEM.  Nothing is created on disk. */
+int hearth_data_dir_default(char **out);
+int hearth_models_dir_default(char **out);
+int hearth_hf_cache_default(char **out);
+
+/* Resolves `arg` as described above.  `dirs` may be NULL (defaults).  On success
+ * fills *out (clear it with hearth_model_file_clear).  Errors: HEARTH_EINVAL (not
+ * a valid name; the message says why), HEARTH_ENOTFOUND (nothing matched; the
+ * message names the directories searched: list what exists with
+ * hearth_model_list), HEARTH_EINVAL also for a bare name matching repositories of
+ * several organisations (the message lists them), HEARTH_ENOMEM. */
+int hearth_model_resolve(const char *arg, const hearth_model_dirs *dirs, unsigned flags,
+                         hearth_model_file *out);
+void hearth_model_file_clear(hearth_model_file *f);
+
+/* Every model file the names above can reach, models directory first, each with
+ * the name that selects it; sorted by name within each source.  *out is an array
+ * of *n entries freed with hearth_model_list_free (NULL when *n is 0).  Missing
+ * directories are simply empty.  Returns 0 or HEARTH_ENOMEM. */
+int hearth_model_list(const hearth_model_dirs *dirs, hearth_model_file **out, size_t *n);
+void hearth_model_list_free(hearth_model_file *list, size_t n);
+
+/* The quantization named in a file name (its rightmost [-._]-delimited quant
+ * token, case-insensitive) copied in upper case into quant[16], and its rank in
+ * the preference order above (0 is best); "" and a rank past every known one when
+ * there is none. */
+int hearth_quant_from_filename(const char *filename, char quant[16]);
+
+/* ---------------------------------------------------------------------------------
  * Quantization (whole files)
  * ------------------------------------------------------------------------------- */
 typedef void (*hearth_progress_fn)(void *user, int64_t done, int64_t total, const char *what);
