@@ -25,6 +25,8 @@ endif
 CFLAGS   ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(SAN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+# The program alone links libedit (line editing and history for `hearth chat`).
+CLI_LIBS := $(shell pkg-config --libs libedit 2>/dev/null)
 LDFLAGS  ?=
 
 # Per-ISA kernel files get their own target flags; everything else is baseline x86-64
@@ -71,7 +73,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libhearth.a
 
 # Packages: `make deps` installs what is missing when run as root, and otherwise
 # prints the exact command to run.
-DEB_PKGS := build-essential pkg-config libcmocka-dev libjansson-dev libutf8proc-dev
+DEB_PKGS := build-essential pkg-config libcmocka-dev libjansson-dev libutf8proc-dev libedit-dev tmux
 deps:
 	@sh tools/deps.sh $(DEB_PKGS)
 deps-dev: deps
