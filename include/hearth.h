@@ -318,7 +318,7 @@ int hearth_detok_create(const hearth_vocab *v, unsigned flags, hearth_detok **ou
 void hearth_detok_free(hearth_detok *d);
 /* Starts a new sequence (as after create). */
 void hearth_detok_reset(hearth_detok *d);
-/* Adds one token.  *text/*len receive the text that became complete (possibly
+/* Adds one token.  *text and *len receive the text that became complete (possibly
  * empty); the pointer is valid until the next call on d.  Returns 0, HEARTH_EINVAL
  * for an id out of range (nothing is consumed) or HEARTH_ENOMEM. */
 int hearth_detok_push(hearth_detok *d, int32_t id, const char **text, size_t *len);

@@ -1,0 +1,146 @@
+/*
+ * spm.c - the SentencePiece-style tokenizer (tokenizer.ggml.model = "llama"),
+ * exactly llama.cpp's llm_tokenizer_spm: the fragment (already prefixed and with
+ * spaces replaced by U+2581) is split into UTF-8 characters, then the adjacent
+ * pair whose concatenation is a token with the highest score (leftmost on ties) is
+ * merged repeatedly; a final piece that is not a token is emitted as <0xNN> byte
+ * tokens (or the unknown token when the vocabulary has no byte tokens).
+ *
+ * Symbols form a linked list over the text; candidate pairs sit in a binary heap
+ * and stale entries are recognised by their size, so a fragment of n characters
+ * takes O(n log n).
+ */
+#include "tokenizer/tokenizer.h"
+#include "util/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct spm_sym {
+	int32_t prev, next;
+	uint32_t off, n;
+};
+
+struct spm_bigram {
+	int32_t left, right;
+	float score;
+	uint32_t size;
+};
+
+/* true when a should be popped before b */
+static bool spm_before(const struct spm_bigram *a, const struct spm_bigram *b)
+{
+	return a->score > b->score || (a->score == b->score && a->left < b->left);
+}
+
+struct spm_heap {
+	struct spm_bigram *a;
+	size_t n, cap;
+};
+
+static void heap_push(struct spm_heap *h, struct spm_bigram b)
+{
+	size_t i = h->n++;
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!spm_before(&b, &h->a[p]))
+			break;
+		h->a[i] = h->a[p];
+		i = p;
+	}
+	h->a[i] = b;
+}
+
+static struct spm_bigram heap_pop(struct spm_heap *h)
+{
+	struct spm_bigram top = h->a[0];
+	struct spm_bigram last = h->a[--h->n];
+	size_t i = 0;
+	for (;;) {
+		size_t l = 2 * i + 1;
+		if (l >= h->n)
+			break;
+		size_t c = l;
+		if (l + 1 < h->n && spm_before(&h->a[l + 1], &h->a[l]))
+			c = l + 1;
+		if (!spm_before(&h->a[c], &last))
+			break;
+		h->a[i] = h->a[c];
+		i = c;
+	}
+	if (h->n)
+		h->a[i] = last;
+	return top;
+}
+
+static void try_add(const hearth_vocab *v, const char *text, const struct spm_sym *sym, struct spm_heap *h,
+                    int32_t left, int32_t right)
+{
+	if (left < 0 || right < 0)
+		return;
+	uint32_t len = sym[left].n + sym[right].n;
+	int32_t id = tok_find(v, text + sym[left].off, len);
+	if (id < 0)
+		return;
+	struct spm_bigram b = {left, right, v->tok[id].score, len};
+	heap_push(h, b);
+}
+
+int tok_spm_fragment(const hearth_vocab *v, const char *text, size_t len, struct tok_out *o)
+{
+	if (len == 0)
+		return 0;
+	if (len > INT32_MAX / 4)
+		return hx_err(HEARTH_ELIMIT, "text fragment too long to tokenize (%zu bytes)", len);
+	struct spm_sym *sym = hx_malloc(len * sizeof *sym);
+	/* each merge pushes at most two pairs: n-1 initial + 2(n-1) */
+	struct spm_heap h = {hx_malloc((3 * len + 1) * sizeof *h.a), 0, 3 * len + 1};
+	if (!sym || !h.a) {
+		free(sym);
+		free(h.a);
+		return HEARTH_ENOMEM;
+	}
+	int32_t n = 0;
+	size_t off = 0;
+	while (off < len) {
+		size_t cl = HX_MIN(tok_utf8_len((uint8_t)text[off]), len - off);
+		sym[n].off = (uint32_t)off;
+		sym[n].n = (uint32_t)cl;
+		sym[n].prev = n - 1;
+		off += cl;
+		sym[n].next = off == len ? -1 : n + 1;
+		n++;
+	}
+	for (int32_t i = 1; i < n; i++)
+		try_add(v, text, sym, &h, i - 1, i);
+	while (h.n) {
+		struct spm_bigram b = heap_pop(&h);
+		struct spm_sym *l = &sym[b.left], *r = &sym[b.right];
+		if (l->n == 0 || r->n == 0 || l->n + r->n != b.size)
+			continue;
+		l->n += r->n;
+		r->n = 0;
+		l->next = r->next;
+		if (r->next >= 0)
+			sym[r->next].prev = b.left;
+		try_add(v, text, sym, &h, l->prev, b.left);
+		try_add(v, text, sym, &h, b.left, l->next);
+	}
+	for (int32_t i = 0; i != -1; i = sym[i].next) {
+		int32_t id = tok_find(v, text + sym[i].off, sym[i].n);
+		if (id >= 0) {
+			tok_out_push(o, id);
+			continue;
+		}
+		for (uint32_t k = 0; k < sym[i].n; k++) {
+			int32_t bt = v->byte_tok[(uint8_t)text[sym[i].off + k]];
+			if (bt < 0)
+				bt = v->unk;
+			if (bt >= 0)
+				tok_out_push(o, bt);
+		}
+	}
+	free(sym);
+	free(h.a);
+	return o->oom ? HEARTH_ENOMEM : 0;
+}

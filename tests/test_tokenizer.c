@@ -1,0 +1,406 @@
+/*
+ * test_tokenizer.c - tokenizer tests: every golden .inp/.out set in
+ * testdata/vocab (table-driven from index.json; per-set match counts printed),
+ * hostile vocabularies rejected, streaming detokenization (UTF-8 split across
+ * tokens, byte tokens, leading space, control tokens), round trips, the
+ * n_max contract, and a 100 KB repeated-character input (timed, not asserted).
+ */
+#include "testutil.h"
+
+#include "hearth.h"
+
+#include <jansson.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = malloc((size_t)n + 1);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	if (buf) {
+		buf[n] = 0;
+		*len = (size_t)n;
+	}
+	return buf;
+}
+
+struct loaded {
+	hearth_gguf *g;
+	hearth_vocab *v;
+};
+
+static int load_vocab(const char *rel, struct loaded *l)
+{
+	char path[4096];
+	memset(l, 0, sizeof *l);
+	if (!tu_path(path, sizeof path, rel))
+		return -1;
+	int rc = hearth_gguf_open(path, &l->g);
+	if (rc) {
+		print_message("open %s: %s\n", rel, hearth_errmsg());
+		return rc;
+	}
+	rc = hearth_vocab_load(l->g, &l->v);
+	if (rc)
+		print_message("vocab %s: %s\n", rel, hearth_errmsg());
+	return rc;
+}
+
+static void unload(struct loaded *l)
+{
+	hearth_vocab_free(l->v);
+	hearth_gguf_free(l->g);
+}
+
+static const char k_sep[] = "\n__ggml_vocab_test__\n";
+
+/* Runs one golden set; returns the number of mismatches (prints the first few). */
+static int run_set(const hearth_vocab *v, const char *inp_rel, const char *out_rel, bool parse_special,
+                   int *n_inputs)
+{
+	char p1[4096], p2[4096];
+	size_t il, ol;
+	tu_path(p1, sizeof p1, inp_rel);
+	tu_path(p2, sizeof p2, out_rel);
+	char *inp = read_all(p1, &il), *out = read_all(p2, &ol);
+	assert_non_null(inp);
+	assert_non_null(out);
+	size_t pos = 0;
+	char *line = out, *line_end;
+	int bad = 0, n = 0;
+	size_t cap = 1 << 16;
+	int32_t *ids = malloc(cap * sizeof *ids);
+	for (;;) {
+		char *s = memmem(inp + pos, il - pos, k_sep, sizeof k_sep - 1);
+		if (!s)
+			break;
+		size_t tl = (size_t)(s - (inp + pos));
+		size_t nt;
+		int rc = hearth_tokenize(v, inp + pos, tl, false, parse_special, ids, cap, &nt);
+		assert_int_equal(rc, 0);
+		line_end = strchr(line, '\n');
+		assert_non_null(line_end);
+		*line_end = 0;
+		/* parse expected */
+		size_t ne = 0;
+		bool same = true;
+		char *q = line;
+		for (;;) {
+			while (*q == ' ')
+				q++;
+			if (!*q)
+				break;
+			long x = strtol(q, &q, 10);
+			if (ne >= nt || ids[ne] != x)
+				same = false;
+			ne++;
+		}
+		if (ne != nt)
+			same = false;
+		if (!same) {
+			if (bad < 3) {
+				print_message("  MISMATCH %s #%d: input \"%.*s\"\n    want:%s\n    got: ", inp_rel, n,
+				              (int)(tl > 80 ? 80 : tl), inp + pos, line);
+				for (size_t k = 0; k < nt && k < 60; k++)
+					print_message(" %d", ids[k]);
+				print_message("\n");
+			}
+			bad++;
+		}
+		n++;
+		line = line_end + 1;
+		pos = (size_t)(s - inp) + sizeof k_sep - 1;
+	}
+	free(ids);
+	free(inp);
+	free(out);
+	*n_inputs = n;
+	return bad;
+}
+
+static void test_golden_sets(void **state)
+{
+	(void)state;
+	TU_REQUIRE_TESTDATA();
+	char path[4096];
+	tu_path(path, sizeof path, "vocab/index.json");
+	json_error_t jerr;
+	json_t *idx = json_load_file(path, 0, &jerr);
+	assert_non_null(idx);
+	int total_bad = 0, total = 0;
+	size_t i;
+	json_t *entry;
+	json_array_foreach(idx, i, entry)
+	{
+		const char *name = json_string_value(json_object_get(entry, "vocab"));
+		const char *gguf = json_string_value(json_object_get(entry, "gguf"));
+		const char *model = json_string_value(json_object_get(entry, "tokenizer_model"));
+		if (strcmp(model, "bert") == 0) {
+			print_message("%-16s skipped: WordPiece (bert) is not implemented (optional)\n", name);
+			continue;
+		}
+		char rel[512];
+		snprintf(rel, sizeof rel, "vocab/%s", gguf);
+		struct loaded l;
+		assert_int_equal(load_vocab(rel, &l), 0);
+		size_t j;
+		json_t *set;
+		json_array_foreach(json_object_get(entry, "sets"), j, set)
+		{
+			char ri[512], ro[512];
+			snprintf(ri, sizeof ri, "vocab/%s", json_string_value(json_object_get(set, "inp")));
+			snprintf(ro, sizeof ro, "vocab/%s", json_string_value(json_object_get(set, "out")));
+			bool ps = json_is_true(json_object_get(set, "parse_special"));
+			int n;
+			int bad = run_set(l.v, ri, ro, ps, &n);
+			print_message("%-16s %-9s %3d/%3d match\n", name, json_string_value(json_object_get(set, "kind")),
+			              n - bad, n);
+			total_bad += bad;
+			total += n;
+		}
+		unload(&l);
+	}
+	json_decref(idx);
+	print_message("golden total: %d/%d inputs match\n", total - total_bad, total);
+	assert_int_equal(total_bad, 0);
+}
+
+static void test_hostile(void **state)
+{
+	(void)state;
+	TU_REQUIRE_TESTDATA();
+	struct loaded l;
+	char path[4096];
+	static const struct {
+		const char *file;
+		const char *key;
+	} cases[] = {
+		{"hostile/29-tokens-u8-array.gguf", "tokenizer.ggml.tokens"},
+		{"hostile/30-scores-shorter.gguf", "tokenizer.ggml.scores"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		tu_path(path, sizeof path, cases[i].file);
+		hearth_gguf *g;
+		assert_int_equal(hearth_gguf_open(path, &g), 0);
+		hearth_vocab *v = (hearth_vocab *)1;
+		int rc = hearth_vocab_load(g, &v);
+		assert_true(rc < 0);
+		assert_null(v);
+		print_message("%s: rejected: %s\n", cases[i].file, hearth_errmsg());
+		assert_non_null(strstr(hearth_errmsg(), cases[i].key));
+		hearth_gguf_free(g);
+	}
+	/* the valid tiny model's vocabulary loads */
+	assert_int_equal(load_vocab("hostile/00-valid-tiny.gguf", &l), 0);
+	assert_int_equal(hearth_vocab_n_tokens(l.v), 300);
+	unload(&l);
+}
+
+/* Tokenizes text and checks detokenize(tokenize(x)) == x (with the SPM space strip). */
+static void check_roundtrip(const hearth_vocab *v, const char *text, size_t len)
+{
+	size_t n;
+	int rc = hearth_tokenize(v, text, len, false, false, NULL, 0, &n);
+	assert_true(rc == 0 || rc == HEARTH_ELIMIT);
+	int32_t *ids = malloc((n + 1) * sizeof *ids);
+	size_t n2;
+	assert_int_equal(hearth_tokenize(v, text, len, false, false, ids, n, &n2), 0);
+	assert_int_equal(n, n2);
+	char *out;
+	size_t ol;
+	assert_int_equal(hearth_detokenize(v, ids, n, HEARTH_DETOK_STRIP_SPACE, &out, &ol), 0);
+	if (ol != len || memcmp(out, text, len) != 0)
+		print_message("round trip failed for \"%.*s\" -> \"%s\"\n", (int)len, text, out);
+	assert_int_equal(ol, len);
+	assert_memory_equal(out, text, len);
+	free(out);
+	free(ids);
+}
+
+static const char *const k_round[] = {
+	"Hello world",
+	"  leading and trailing spaces  ",
+	"tabs\tand\nnewlines\r\n",
+	"naïve café — 日本語のテキスト 🦙👨‍👩‍👧",
+	"1234567890 3.14159 ١٢٣",
+	"<|im_start|>not special<|im_end|> <s> [INST]",
+	"\xF4\x8F\xBF\xBF U+10FFFF and \xEF\xBB\xBF BOM",
+	"",
+};
+
+static void test_roundtrip(void **state)
+{
+	(void)state;
+	TU_REQUIRE_TESTDATA();
+	static const char *const vocabs[] = {"vocab/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-qwen2.gguf",
+	                                     "vocab/ggml-vocab-llama-bpe.gguf", "vocab/ggml-vocab-gpt-2.gguf",
+	                                     "vocab/ggml-vocab-falcon.gguf"};
+	for (size_t i = 0; i < sizeof vocabs / sizeof vocabs[0]; i++) {
+		struct loaded l;
+		assert_int_equal(load_vocab(vocabs[i], &l), 0);
+		for (size_t k = 0; k < sizeof k_round / sizeof k_round[0]; k++) {
+			/* gpt-2/falcon have <|endoftext|> as an EOG token matched in text: skip
+			 * the special-looking string there */
+			check_roundtrip(l.v, k_round[k], strlen(k_round[k]));
+		}
+		unload(&l);
+	}
+}
+
+static void test_detok_stream(void **state)
+{
+	(void)state;
+	TU_REQUIRE_TESTDATA();
+	struct loaded l;
+	assert_int_equal(load_vocab("vocab/ggml-vocab-llama-spm.gguf", &l), 0);
+	const hearth_vocab *v = l.v;
+	/* "é" = C3 A9 as byte tokens: nothing after the first byte, the whole char after the second */
+	int32_t b1 = hearth_vocab_find(v, "<0xC3>", 6), b2 = hearth_vocab_find(v, "<0xA9>", 6);
+	assert_true(b1 >= 0 && b2 >= 0);
+	hearth_detok *d;
+	assert_int_equal(hearth_detok_create(v, 0, &d), 0);
+	const char *t;
+	size_t tl;
+	assert_int_equal(hearth_detok_push(d, b1, &t, &tl), 0);
+	assert_int_equal(tl, 0);
+	assert_int_equal(hearth_detok_push(d, b2, &t, &tl), 0);
+	assert_int_equal(tl, 2);
+	assert_memory_equal(t, "\xC3\xA9", 2);
+	/* an incomplete sequence at the end becomes U+FFFD on flush */
+	assert_int_equal(hearth_detok_push(d, b1, &t, &tl), 0);
+	assert_int_equal(tl, 0);
+	assert_int_equal(hearth_detok_flush(d, &t, &tl), 0);
+	assert_int_equal(tl, 3);
+	assert_memory_equal(t, "\xEF\xBF\xBD", 3);
+	/* an invalid continuation: C3 then 'A' -> U+FFFD then 'A' */
+	int32_t a = hearth_vocab_find(v, "A", 1);
+	assert_true(a >= 0);
+	assert_int_equal(hearth_detok_push(d, b1, &t, &tl), 0);
+	assert_int_equal(hearth_detok_push(d, a, &t, &tl), 0);
+	assert_int_equal(tl, 4);
+	assert_memory_equal(t, "\xEF\xBF\xBD" "A", 4);
+	hearth_detok_free(d);
+
+	/* leading-space strip and control tokens */
+	int32_t ids[16];
+	size_t n;
+	assert_int_equal(hearth_tokenize(v, "Hello world", 11, true, false, ids, 16, &n), 0);
+	assert_int_equal(ids[0], 1); /* BOS */
+	char *out;
+	assert_int_equal(hearth_detokenize(v, ids + 1, n - 1, HEARTH_DETOK_STRIP_SPACE, &out, NULL), 0);
+	assert_string_equal(out, "Hello world");
+	free(out);
+	assert_int_equal(hearth_detokenize(v, ids + 1, n - 1, 0, &out, NULL), 0);
+	assert_string_equal(out, " Hello world");
+	free(out);
+	assert_int_equal(hearth_detokenize(v, ids, n, 0, &out, NULL), 0);
+	assert_string_equal(out, " Hello world"); /* BOS is control: not rendered */
+	free(out);
+	assert_int_equal(hearth_detokenize(v, ids, n, HEARTH_DETOK_SPECIAL, &out, NULL), 0);
+	assert_string_equal(out, "<s> Hello world");
+	free(out);
+	assert_true(hearth_detok_create(v, 0, &d) == 0);
+	assert_int_equal(hearth_detok_push(d, 99999999, &t, &tl), HEARTH_EINVAL);
+	hearth_detok_free(d);
+	unload(&l);
+
+	/* qwen2: a 4-byte emoji split across byte-level tokens comes out whole */
+	assert_int_equal(load_vocab("vocab/ggml-vocab-qwen2.gguf", &l), 0);
+	v = l.v;
+	const char *emoji = "\xF0\x9F\xA6\x99\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9";
+	assert_int_equal(hearth_tokenize(v, emoji, strlen(emoji), false, false, ids, 16, &n), 0);
+	assert_true(n >= 2);
+	assert_int_equal(hearth_detok_create(v, 0, &d), 0);
+	char acc[64];
+	size_t al = 0;
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(hearth_detok_push(d, ids[i], &t, &tl), 0);
+		/* every emitted chunk is valid UTF-8 on its own: it must not end mid-sequence */
+		if (tl) {
+			unsigned char last = (unsigned char)t[tl - 1];
+			assert_true(last < 0x80 || (last & 0xC0) == 0x80);
+		}
+		memcpy(acc + al, t, tl);
+		al += tl;
+	}
+	assert_int_equal(hearth_detok_flush(d, &t, &tl), 0);
+	assert_int_equal(tl, 0);
+	assert_int_equal(al, strlen(emoji));
+	assert_memory_equal(acc, emoji, al);
+	hearth_detok_free(d);
+	/* EOG and special tokens */
+	int32_t im_end = hearth_vocab_find(v, "<|im_end|>", 10);
+	int32_t eot = hearth_vocab_find(v, "<|endoftext|>", 13);
+	assert_true(hearth_vocab_is_eog(v, im_end));
+	assert_true(hearth_vocab_is_eog(v, eot));
+	assert_false(hearth_vocab_is_eog(v, hearth_vocab_find(v, "Hello", 5)));
+	assert_int_equal(hearth_vocab_token_type(v, im_end), HEARTH_TOKEN_CONTROL);
+	assert_false(hearth_vocab_add_bos(v));
+	/* parse_special: <|im_start|> is one token only when asked */
+	assert_int_equal(hearth_tokenize(v, "<|im_start|>", 12, false, true, ids, 16, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(hearth_tokenize(v, "<|im_start|>", 12, false, false, ids, 16, &n), 0);
+	assert_true(n > 1);
+	/* n_max too small: ELIMIT with the needed count */
+	assert_int_equal(hearth_tokenize(v, "Hello world, again", 18, false, false, ids, 1, &n), HEARTH_ELIMIT);
+	assert_true(n > 1);
+	unload(&l);
+}
+
+static void test_repeated_100k(void **state)
+{
+	(void)state;
+	TU_REQUIRE_TESTDATA();
+	static const char *const vocabs[] = {"vocab/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-qwen2.gguf",
+	                                     "vocab/ggml-vocab-llama-bpe.gguf", "vocab/ggml-vocab-gpt-2.gguf",
+	                                     "vocab/ggml-vocab-deepseek-llm.gguf", "vocab/ggml-vocab-falcon.gguf"};
+	static const char chars[] = {'a', ' ', '1', '!', '\n'};
+	size_t len = 100 * 1024;
+	char *text = malloc(len);
+	int32_t *ids = malloc(len * 2 * sizeof *ids);
+	for (size_t i = 0; i < sizeof vocabs / sizeof vocabs[0]; i++) {
+		struct loaded l;
+		assert_int_equal(load_vocab(vocabs[i], &l), 0);
+		for (size_t c = 0; c < sizeof chars; c++) {
+			memset(text, chars[c], len);
+			size_t n;
+			double t0 = now_s();
+			assert_int_equal(hearth_tokenize(l.v, text, len, false, false, ids, len * 2, &n), 0);
+			double dt = now_s() - t0;
+			print_message("100 KB of 0x%02x with %-38s %7zu tokens in %.3f s\n", chars[c], vocabs[i], n, dt);
+			assert_true(n > 0);
+		}
+		unload(&l);
+	}
+	free(text);
+	free(ids);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden_sets),
+		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_detok_stream),
+		cmocka_unit_test(test_repeated_100k),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
