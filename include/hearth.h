@@ -334,7 +334,134 @@ int hearth_detokenize(const hearth_vocab *v, const int32_t *ids, size_t n, unsig
 /* ---------------------------------------------------------------------------------
  * Chat templates and thinking (src/chat)
  * ------------------------------------------------------------------------------- */
-/* (chat template API goes here) */
+/*
+ * A chat template is the model's own Jinja program (GGUF key
+ * tokenizer.chat_template) that turns a conversation into prompt text.  hearth
+ * runs it with its own small interpreter (no third-party engine), configured as
+ * HF transformers does: trim_blocks and lstrip_blocks on, loop controls, a
+ * Python-compatible tojson (ensure_ascii off, key order kept), raise_exception(),
+ * Python-like string methods, namespace(), and Jinja2's lenient undefined values.
+ *
+ * Templates are untrusted code.  They cannot reach files or the network
+ * (include/import/extends are rejected), and every render is bounded by the
+ * limits below; a template that exceeds one fails with HEARTH_ELIMIT instead of
+ * running away.  Every parse or render error message names the template, line
+ * and column: "template:12:5: unknown filter 'foo'".
+ */
+typedef struct hearth_chat_template hearth_chat_template;
+
+typedef struct hearth_chat_limits {
+	size_t max_output;  /* bytes of rendered text (default 16 MiB) */
+	size_t max_memory;  /* bytes of working memory of one render (default 256 MiB) */
+	uint64_t max_steps; /* units of work of one render: expressions, loop iterations,
+	                       elements copied (default 20,000,000, well under a second) */
+	int max_call_depth; /* nested macro calls (default 32) */
+	int max_nesting;    /* nested statements or expressions in the source (default 64) */
+	int64_t max_range;  /* longest range() (default 100,000, as Jinja2's sandbox) */
+} hearth_chat_limits;
+
+/* The defaults above.  A zero field in a caller's struct also means "default". */
+hearth_chat_limits hearth_chat_default_limits(void);
+
+/* Parses template source (len bytes, any content) once for many renders.  `name`
+ * (may be NULL: "template") prefixes error messages; `limits` may be NULL.
+ * Returns 0, HEARTH_EFORMAT for a syntax error, unknown tag, filter or test
+ * (hearth_errmsg(): "name:line:col: ..."), HEARTH_ELIMIT when the source is over
+ * 4 MiB or nested too deeply, HEARTH_ENOMEM.  On failure *out is NULL. */
+int hearth_chat_template_parse(const char *src, size_t len, const char *name, const hearth_chat_limits *limits,
+                               hearth_chat_template **out);
+void hearth_chat_template_free(hearth_chat_template *t);
+
+/* Renders a conversation.
+ *  - messages_json: a JSON array of message objects ({"role", "content", and any
+ *    other fields such as "reasoning_content" or "tool_calls"), visible to the
+ *    template as `messages`;
+ *  - kwargs_json: NULL or a JSON object whose entries become template variables
+ *    (e.g. {"enable_thinking": false, "tools": [...], "date_string": "..."});
+ *    `tools` is undefined unless given here;
+ *  - add_generation_prompt, bos_token, eos_token (NULL: "") become the variables
+ *    of the same names.
+ * On success *out receives a malloc'd NUL-terminated string (free() it; the text
+ * may itself contain NUL bytes, so use *out_len, which may be NULL).
+ * Returns 0; HEARTH_EINVAL for malformed messages/kwargs JSON or when the
+ * template calls raise_exception(msg) (hearth_errmsg() is
+ * "name:line:col: msg"); HEARTH_ETYPE / HEARTH_ENOTFOUND / HEARTH_EFORMAT for
+ * errors inside the template (wrong operand types, calling an undefined name);
+ * HEARTH_ELIMIT when a limit is hit; HEARTH_ENOMEM.  *out is NULL on failure.
+ * Thread-safety: a parsed template is read-only while rendering, so several
+ * threads may render the same template at once. */
+int hearth_chat_template_render(const hearth_chat_template *t, const char *messages_json, const char *kwargs_json,
+                                bool add_generation_prompt, const char *bos_token, const char *eos_token,
+                                char **out, size_t *out_len);
+
+/* Parse + render + free in one call (same contract as the two above). */
+int hearth_chat_render(const char *tmpl, size_t tmpl_len, const char *messages_json, const char *kwargs_json,
+                       bool add_generation_prompt, const char *bos_token, const char *eos_token, char **out,
+                       size_t *out_len);
+
+/* Built-in templates for models whose GGUF has no tokenizer.chat_template, written
+ * in Jinja and rendered by the same interpreter: "chatml", "llama2", "llama3",
+ * "zephyr", "gemma".  Returns the static source, or NULL for an unknown name.
+ * (The llama2, llama3 and gemma sources emit bos_token themselves, as the models'
+ * own templates do: do not add BOS again when tokenizing their output.) */
+const char *hearth_chat_builtin_template(const char *name);
+
+/* Picks a built-in template from the vocabulary's special tokens:
+ * "<|im_start|>" -> chatml, "<|start_header_id|>" -> llama3, "<start_of_turn>" ->
+ * gemma, "[INST]" -> llama2, "<|user|>" -> zephyr, otherwise chatml.  The first
+ * form takes the token strings (n of them, NULL entries skipped); the second asks
+ * a predicate whether a token exists.  Both return a static name. */
+const char *hearth_chat_detect_builtin(const char *const *tokens, size_t n_tokens);
+const char *hearth_chat_detect_builtin_fn(bool (*has_token)(void *user, const char *token), void *user);
+
+/*
+ * Thinking ("reasoning") splitter.  Models such as Qwen3, DeepSeek-R1 and SmolLM3
+ * write their reasoning between markers (<think> ... </think> by default) before
+ * the answer.  The splitter takes generated text in pieces of any size and calls
+ * `emit` with parts tagged REASONING or CONTENT, holding back only the bytes that
+ * could still turn out to be the beginning of a marker, so a marker split across
+ * tokens at any byte is recognised and never leaks into the output.
+ *
+ * When the rendered prompt already opened the reasoning block (DeepSeek-R1, and
+ * templates that end the prompt with "<think>\n"), generation starts inside
+ * reasoning: pass start_in_reasoning (hearth_think_prompt_opens() tells).
+ * Per-request switching is the template's business: pass {"enable_thinking":
+ * false} in kwargs (Qwen3, SmolLM3, DeepSeek variants), or put /no_think or
+ * /think in SmolLM3's system prompt.
+ */
+enum hearth_think_part {
+	HEARTH_THINK_CONTENT = 0,
+	HEARTH_THINK_REASONING = 1,
+};
+
+typedef struct hearth_think_params {
+	const char *open_tag;    /* NULL: "<think>" */
+	const char *close_tag;   /* NULL: "</think>" */
+	bool start_in_reasoning; /* generation begins inside the reasoning block */
+	bool trim_content_start; /* drop the whitespace right after each marker (the
+	                            newlines models write after <think> and </think>) */
+} hearth_think_params;
+
+hearth_think_params hearth_think_default_params(void); /* defaults: NULL, NULL, false, true */
+
+typedef struct hearth_think hearth_think;
+/* Called with non-empty parts only; `text` is valid during the call. */
+typedef void (*hearth_think_emit_fn)(void *user, enum hearth_think_part part, const char *text, size_t len);
+
+/* Returns 0, HEARTH_EINVAL (empty or over-long tags, over 64 bytes) or HEARTH_ENOMEM. */
+int hearth_think_create(const hearth_think_params *p, hearth_think **out);
+void hearth_think_free(hearth_think *t);
+/* Starts a new generation (same params). */
+void hearth_think_reset(hearth_think *t, bool start_in_reasoning);
+/* Feeds generated text; emits what is certain.  Never fails. */
+void hearth_think_feed(hearth_think *t, const char *text, size_t len, hearth_think_emit_fn emit, void *user);
+/* End of generation: emits held-back bytes as text of the current part. */
+void hearth_think_finish(hearth_think *t, hearth_think_emit_fn emit, void *user);
+/* Whether the reasoning block is open now (inside <think> ... not yet closed). */
+bool hearth_think_in_reasoning(const hearth_think *t);
+/* True when a rendered prompt ends inside an open reasoning block: its last
+ * open_tag comes after its last close_tag (tags NULL: the defaults). */
+bool hearth_think_prompt_opens(const char *prompt, size_t len, const char *open_tag, const char *close_tag);
 
 /* ---------------------------------------------------------------------------------
  * Sampling (src/sampler)
