@@ -519,8 +519,9 @@ int hearth_sampler_params_check(const hearth_sampler_params *p);
 typedef struct hearth_sampler hearth_sampler;
 
 /* Creates a sampler for logit rows of `n_vocab` entries (1..INT32_MAX).  Every
- * buffer is allocated here: sampling never allocates.  Memory is about 8 bytes
- * per vocabulary entry, plus 12 more when a penalty is on.  Returns 0,
+ * buffer is allocated here: sampling never allocates.  Memory is 8 bytes per
+ * vocabulary entry, plus 16 more and 4 per repeat_last_n slot when a penalty is
+ * on.  Returns 0,
  * HEARTH_EINVAL (bad params or n_vocab; see hearth_sampler_params_check) or
  * HEARTH_ENOMEM. */
 int hearth_sampler_create(const hearth_sampler_params *p, int32_t n_vocab, hearth_sampler **out);
@@ -532,7 +533,8 @@ void hearth_sampler_free(hearth_sampler *s);
  * a number above -inf.  A +inf logit wins outright (the lowest such id).  The
  * sampler does not record the token: call hearth_sampler_accept() with the token
  * actually used.  Each call with temperature > 0 consumes one draw of the
- * generator.  Typical cost for 151936 logits with the defaults: tens of us. */
+ * generator, even when only one token survives.  Cost for 151936 logits with the
+ * defaults: about 40 us on one core; top_k off, about 0.4 ms. */
 int32_t hearth_sampler_sample(hearth_sampler *s, const float *logits);
 
 /* Records `token` in the penalty history (a no-op when every penalty is off).

@@ -695,7 +695,18 @@ static void test_seed(void **state)
 		b[i] = hearth_sampler_sample(s, l);
 	}
 	assert_memory_equal(a, b, sizeof a);
+
+	/* a step where only one token survives still uses up its draw */
+	float single[16];
+	for (int i = 0; i < 16; i++)
+		single[i] = -INFINITY;
+	single[9] = 0.0f;
+	hearth_sampler_reset(s);
+	assert_int_equal(hearth_sampler_sample(s, single), 9);
+	for (int i = 1; i < 200; i++)
+		assert_int_equal(hearth_sampler_sample(s, l), a[i]);
 	hearth_sampler_free(s);
+	s = NULL;
 
 	/* random seeds differ, and are reported */
 	p.seed = HEARTH_SEED_RANDOM;

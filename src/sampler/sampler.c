@@ -21,19 +21,25 @@
  * for -1: everything since reset counts) with a per-id count and a list of the
  * ids whose count is non-zero, so applying penalties costs O(distinct ids).
  *
- * Random numbers: xoshiro256** seeded by splitmix64, 53-bit uniform doubles; the
- * sequence depends only on the seed.  (The probabilities come from expf(), whose
- * last-bit accuracy is the C library's, so two platforms could in principle
- * disagree on a draw that falls within an ulp of a boundary.)
+ * Random numbers: xoshiro256** seeded by splitmix64, 53-bit uniform doubles.  The
+ * probabilities use our own exponential in fixed-width vector lanes (see below),
+ * not libm, so a seed gives the same tokens for the same logits on any machine.
  */
 #include "util/util.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+
+/* Bit-identical probabilities on every machine need plain multiplies and adds, no
+ * fused multiply-add: gcc does not contract in ISO C mode, clang must be told. */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
 
 /* Largest top_k handled by the direct heap selection (sorted survivors). */
 #define DIRECT_K 1024
@@ -58,6 +64,7 @@ struct hearth_sampler {
 	bool sorted;     /* cand[0..n_cand) is in rank order */
 	bool full;       /* no truncation: the survivors are all of `src` */
 	const float *src; /* the logits of the current call (penalized copy or caller's) */
+	float mx;         /* the largest surviving logit */
 
 	/* penalty state, allocated only when pen_on */
 	float *work;        /* (n_vocab) penalized copy of the logits */
@@ -285,6 +292,178 @@ void hearth_sampler_reset(hearth_sampler *s)
 	rng_start(s);
 }
 
+/* ---- vector helpers ------------------------------------------------------------ */
+
+/* GCC/clang vector extensions: 4 float lanes, the width of baseline x86-64 (SSE2)
+ * and arm64 (NEON) registers.  Lane arithmetic is plain
+ * IEEE single precision without contraction, so every machine computes the same
+ * bits; the exponential is our own for the same reason (libm's expf may differ in
+ * the last bit between C libraries, which could flip a draw). */
+#define VL 4
+typedef float vf __attribute__((vector_size(VL * sizeof(float))));
+typedef int32_t vi __attribute__((vector_size(VL * sizeof(int32_t))));
+
+static inline vf vsplat(float x) { return (vf){x, x, x, x}; }
+
+static inline vf vload(const float *p)
+{
+	vf v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+/* Lanes of a where m is set, of b elsewhere. */
+static inline vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
+
+static inline bool vany(vi m)
+{
+	int32_t r = 0;
+	for (int j = 0; j < VL; j++)
+		r |= m[j];
+	return r != 0;
+}
+
+/* e^x for x <= 0: x = k ln2 + r with |r| <= ln2/2 (ln2 split in two so k ln2 is
+ * exact), e^r by its Taylor series to degree 7 (relative error < 2e-7), times 2^k
+ * built in the exponent bits.  Exactly 0 for x < -87 (e^x < FLT_MIN there), for
+ * -inf and for NaN. */
+static inline vf vexp_neg(vf x)
+{
+	const vf lim = vsplat(-87.0f);
+	const vi keep = x >= lim;
+	x = vsel(keep, x, lim);
+	const vf k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round(x / ln2) */
+	const vf r = (x - k * 0.693145751953125f) - k * 1.42860682030941723212e-6f;
+	vf p = r * (1.0f / 5040.0f) + (1.0f / 720.0f);
+	p = p * r + (1.0f / 120.0f);
+	p = p * r + (1.0f / 24.0f);
+	p = p * r + (1.0f / 6.0f);
+	p = p * r + 0.5f;
+	p = p * r + 1.0f;
+	p = p * r + 1.0f;
+	const vi bits = (__builtin_convertvector(k, vi) + 127) << 23; /* 2^k, k in [-126, 0] */
+	return (vf)((vi)(p * (vf)bits) & keep);
+}
+
+static float exp_neg(float x) { return vexp_neg(vsplat(x))[0]; }
+
+/* The largest entry of x[0..n), ignoring NaN; -inf if there is none. */
+static float max_of(const float *x, int32_t n)
+{
+	vf m0 = vsplat(-INFINITY), m1 = m0;
+	int32_t i = 0;
+	for (; i + 2 * VL <= n; i += 2 * VL) {
+		vf a = vload(x + i), b = vload(x + i + VL);
+		m0 = vsel(a > m0, a, m0);
+		m1 = vsel(b > m1, b, m1);
+	}
+	float r = -INFINITY;
+	for (int j = 0; j < VL; j++) {
+		r = m0[j] > r ? m0[j] : r;
+		r = m1[j] > r ? m1[j] : r;
+	}
+	for (; i < n; i++)
+		r = x[i] > r ? x[i] : r;
+	return r;
+}
+
+/* The index of the largest entry of x[0..n) (the lowest index among equal
+ * ones; NaN ignored), its value in *mx; -1 with *mx = -inf when no entry is
+ * above -inf.  One pass: each lane keeps its best value and first index. */
+static int32_t argmax(const float *x, int32_t n, float *mx)
+{
+	vf m0 = vsplat(-INFINITY), m1 = m0;
+	vi b0 = {-1, -1, -1, -1}, b1 = b0, i0 = {0, 1, 2, 3}, i1 = i0 + VL;
+	int32_t i = 0;
+	for (; i + 2 * VL <= n; i += 2 * VL, i0 += 2 * VL, i1 += 2 * VL) {
+		vf a = vload(x + i), b = vload(x + i + VL);
+		vi ga = a > m0, gb = b > m1;
+		m0 = vsel(ga, a, m0);
+		m1 = vsel(gb, b, m1);
+		b0 = (b0 & ~ga) | (i0 & ga);
+		b1 = (b1 & ~gb) | (i1 & gb);
+	}
+	float best = -INFINITY;
+	int32_t at = -1;
+	for (int j = 0; j < VL; j++) {
+		if (m0[j] > best || (m0[j] == best && m0[j] > -INFINITY && b0[j] < at)) {
+			best = m0[j];
+			at = b0[j];
+		}
+		if (m1[j] > best || (m1[j] == best && m1[j] > -INFINITY && b1[j] < at)) {
+			best = m1[j];
+			at = b1[j];
+		}
+	}
+	for (; i < n; i++) {
+		if (x[i] > best) {
+			best = x[i];
+			at = i;
+		}
+	}
+	*mx = best;
+	return at;
+}
+
+/* The first index i with x[i] == v, or -1. */
+static int32_t first_equal(const float *x, int32_t n, float v)
+{
+	int32_t i = 0;
+	for (; i + VL <= n; i += VL)
+		if (vany(vload(x + i) == vsplat(v)))
+			break;
+	for (; i < n; i++)
+		if (x[i] == v)
+			return i;
+	return -1;
+}
+
+/* How many entries of x[0..n) are >= t. */
+static int32_t count_ge(const float *x, int32_t n, float t)
+{
+	vi c = {0};
+	int32_t i = 0, r = 0;
+	for (; i + VL <= n; i += VL)
+		c -= vload(x + i) >= vsplat(t);
+	for (int j = 0; j < VL; j++)
+		r += c[j];
+	for (; i < n; i++)
+		r += x[i] >= t;
+	return r;
+}
+
+/* Sum of e^((x[i] - mx) * scale) over the entries above t (mx >= every entry);
+ * their count goes to *above when not NULL.  Lanes accumulate in float and are
+ * folded into a double every 1024 entries. */
+static double sum_exp_above(const float *x, int32_t n, float mx, float scale, float t, int32_t *above)
+{
+	double total = 0.0;
+	vi c = {0};
+	int32_t i = 0, cnt = 0;
+	while (i + VL <= n) {
+		vf acc = vsplat(0.0f);
+		for (int b = 0; b < 128 && i + VL <= n; b++, i += VL) {
+			vf v = vload(x + i);
+			vi m = v > vsplat(t);
+			c -= m;
+			acc += (vf)((vi)vexp_neg((v - mx) * scale) & m);
+		}
+		for (int j = 0; j < VL; j++)
+			total += acc[j];
+	}
+	for (int j = 0; j < VL; j++)
+		cnt += c[j];
+	for (; i < n; i++) {
+		if (x[i] > t) {
+			total += exp_neg((x[i] - mx) * scale);
+			cnt++;
+		}
+	}
+	if (above)
+		*above = cnt;
+	return total;
+}
+
 /* ---- selection ----------------------------------------------------------------- */
 
 /* True when a ranks below b: smaller logit, or equal logit and larger id. */
@@ -336,15 +515,14 @@ static int32_t select_top_sorted(const float *src, int32_t n, int32_t m, cand *o
 	}
 	if (cnt == m) {
 		float thr = out[0].logit;
-		/* Blocks of 16 whose entries all fail `> thr` cost one vectorizable test;
-		 * a later equal logit never displaces an earlier id, hence strict. */
-		for (; i + 16 <= n; i += 16) {
-			int any = 0;
-			for (int j = 0; j < 16; j++)
-				any |= src[i + j] > thr;
-			if (!any)
+		/* Blocks of 16 where no entry beats the heap's worst cost two vector
+		 * compares; a later equal logit never displaces an earlier id, hence
+		 * strict. */
+		for (; i + 2 * VL <= n; i += 2 * VL) {
+			const vf t = vsplat(thr);
+			if (!vany((vload(src + i) > t) | (vload(src + i + VL) > t)))
 				continue;
-			for (int j = 0; j < 16; j++) {
+			for (int j = 0; j < 2 * VL; j++) {
 				if (src[i + j] > thr) {
 					out[0] = (cand){i + j, src[i + j]};
 					heap_down(out, cnt, 0);
@@ -405,26 +583,55 @@ static float kth_largest(float *a, int32_t n, int32_t r)
 	}
 }
 
-/* The logit of rank m-1 in src (NaN ranked as -inf), using scratch (n floats). */
-static float rank_value(const float *src, int32_t n, int32_t m, float *scratch)
+/* The logit of rank m-1 in src (NaN ranked as -inf), using scratch (n floats).
+ * Only the entries >= floor can have that rank (the caller knows at least m do),
+ * so only those are copied and partitioned. */
+static float rank_value(const float *src, int32_t n, int32_t m, float floor, float *scratch)
 {
+	int32_t c = 0;
 	for (int32_t i = 0; i < n; i++)
-		scratch[i] = src[i] == src[i] ? src[i] : -INFINITY;
-	return kth_largest(scratch, n, m - 1);
+		if (src[i] >= floor)
+			scratch[c++] = src[i];
+	if (c < m) /* fewer than m numbers at all: every one of them is in */
+		return -INFINITY;
+	return kth_largest(scratch, c, m - 1);
+}
+
+/* A value f with at least m entries of src >= f (so the rank m-1 value is >= f
+ * and only those entries need partitioning), found by bisecting [mx - 64, mx]
+ * with counting passes until between m and 2m entries qualify (or to 1/8 of a
+ * logit); -inf when even mx - 64 leaves fewer than m. */
+static float rank_floor(const float *src, int32_t n, int32_t m, float mx)
+{
+	float lo = mx - 64.0f, hi = mx;
+	int32_t c = count_ge(src, n, lo);
+	if (c < m)
+		return -INFINITY;
+	for (int it = 0; it < 9 && c > 2 * m + 64; it++) {
+		const float mid = lo + (hi - lo) * 0.5f;
+		const int32_t cm = count_ge(src, n, mid);
+		if (cm >= m) {
+			lo = mid;
+			c = cm;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo;
 }
 
 /* Puts the m best-ranked entries of src into out[], unsorted, in O(n); returns
  * how many (NaN entries are never taken). */
-static int32_t select_top_unsorted(const float *src, int32_t n, int32_t m, cand *out)
+static int32_t select_top_unsorted(const float *src, int32_t n, int32_t m, float mx, cand *out)
 {
-	float t = rank_value(src, n, m, (float *)out);
-	int32_t above = 0;
+	float t = rank_value(src, n, m, rank_floor(src, n, m, mx), (float *)out);
+	int32_t gt = 0;
 	for (int32_t i = 0; i < n; i++)
-		above += src[i] > t;
-	int32_t ties = m - above, cnt = 0;
+		gt += src[i] > t;
+	int32_t left = m - gt, cnt = 0;
 	for (int32_t i = 0; i < n; i++) {
 		float v = src[i];
-		if (v > t || (v == t && ties-- > 0))
+		if (v > t || (v == t && left-- > 0))
 			out[cnt++] = (cand){i, v};
 	}
 	return cnt;
@@ -451,13 +658,11 @@ static const float *apply_penalties(hearth_sampler *s, const float *logits)
 	return s->work;
 }
 
-static int no_logit(void)
-{
-	return hx_err(HEARTH_EINVAL, "sampler: no logit is a number above -inf");
-}
+static int no_logit(void) { return hx_err(HEARTH_EINVAL, "sampler: no logit is a number above -inf"); }
 
 /* Runs penalties and truncation: leaves the survivors in s->cand[0..n_cand) (or
- * s->full) with their logits, and returns their count (>= 1) or an error. */
+ * marks s->full), their largest logit in s->mx, and returns their count (>= 1)
+ * or an error. */
 static int32_t prepare(hearth_sampler *s, const float *logits)
 {
 	if (!logits)
@@ -469,17 +674,12 @@ static int32_t prepare(hearth_sampler *s, const float *logits)
 	s->sorted = true;
 
 	if (s->greedy) {
-		int32_t best = -1;
-		float bv = -INFINITY;
-		for (int32_t i = 0; i < n; i++) {
-			if (src[i] > bv) {
-				bv = src[i];
-				best = i;
-			}
-		}
+		float mx;
+		const int32_t best = argmax(src, n, &mx);
 		if (best < 0)
 			return no_logit();
-		s->cand[0] = (cand){best, bv};
+		s->mx = mx;
+		s->cand[0] = (cand){best, mx};
 		return s->n_cand = 1;
 	}
 
@@ -490,17 +690,17 @@ static int32_t prepare(hearth_sampler *s, const float *logits)
 		int32_t cnt = select_top_sorted(src, n, k, s->cand);
 		if (cnt == 0 || s->cand[0].logit == -INFINITY)
 			return no_logit();
-		const float mx = s->cand[0].logit;
+		const float mx = s->mx = s->cand[0].logit;
 		if (mx == INFINITY)
 			return s->n_cand = 1;
 		int32_t keep = cnt;
 		if (top_p < 1.0f) {
 			double z = 0.0, cum = 0.0;
 			for (int32_t i = 0; i < cnt; i++)
-				z += expf(s->cand[i].logit - mx);
+				z += exp_neg(s->cand[i].logit - mx);
 			const double target = (double)top_p * z;
 			for (int32_t i = 0; i < cnt; i++) {
-				cum += expf(s->cand[i].logit - mx);
+				cum += exp_neg(s->cand[i].logit - mx);
 				if (cum >= target) {
 					keep = i + 1;
 					break;
@@ -518,13 +718,11 @@ static int32_t prepare(hearth_sampler *s, const float *logits)
 	}
 
 	/* Many candidates: bound the survivors before ranking any of them. */
-	float mx = -INFINITY;
-	for (int32_t i = 0; i < n; i++)
-		mx = src[i] > mx ? src[i] : mx;
+	const float mx = s->mx = max_of(src, n);
 	if (mx == -INFINITY)
 		return no_logit();
 	if (mx == INFINITY) {
-		select_top_sorted(src, n, 1, s->cand);
+		s->cand[0] = (cand){first_equal(src, n, mx), mx};
 		return s->n_cand = 1;
 	}
 	int32_t bound = k;
@@ -532,9 +730,7 @@ static int32_t prepare(hearth_sampler *s, const float *logits)
 	float thr = -INFINITY;
 	if (min_p > 0.0f) {
 		thr = mx + logf(min_p);
-		int32_t c = 0;
-		for (int32_t i = 0; i < n; i++)
-			c += src[i] >= thr;
+		int32_t c = count_ge(src, n, thr);
 		if (c <= bound) {
 			bound = c;
 			by_min_p = true;
@@ -553,29 +749,22 @@ static int32_t prepare(hearth_sampler *s, const float *logits)
 				if (src[i] >= thr)
 					s->cand[cnt++] = (cand){i, src[i]};
 		} else {
-			cnt = select_top_unsorted(src, n, bound, s->cand);
+			cnt = select_top_unsorted(src, n, bound, mx, s->cand);
 		}
 		s->sorted = false;
 		return s->n_cand = cnt;
 	}
 
 	/* top-p: the mass is normalized over the top-k survivors. */
-	double z = 0.0;
+	double z;
 	if (k == n) {
-		for (int32_t i = 0; i < n; i++)
-			if (src[i] > -INFINITY)
-				z += expf(src[i] - mx);
+		z = sum_exp_above(src, n, mx, 1.0f, -INFINITY, NULL);
 	} else {
-		const float t = rank_value(src, n, k, (float *)s->cand);
+		const float t = rank_value(src, n, k, rank_floor(src, n, k, mx), (float *)s->cand);
 		int32_t above = 0;
-		for (int32_t i = 0; i < n; i++) {
-			if (src[i] > t) {
-				z += expf(src[i] - mx);
-				above++;
-			}
-		}
+		z = sum_exp_above(src, n, mx, 1.0f, t, &above);
 		if (t > -INFINITY)
-			z += (double)(k - above) * expf(t - mx);
+			z += (double)(k - above) * exp_neg(t - mx);
 	}
 	const double target = (double)top_p * z;
 	int32_t m = HX_MIN(bound, TOPP_FIRST);
@@ -583,7 +772,7 @@ static int32_t prepare(hearth_sampler *s, const float *logits)
 		int32_t cnt = select_top_sorted(src, n, m, s->cand);
 		double cum = 0.0;
 		for (int32_t i = 0; i < cnt; i++) {
-			cum += expf(s->cand[i].logit - mx);
+			cum += exp_neg(s->cand[i].logit - mx);
 			if (cum >= target)
 				return s->n_cand = i + 1;
 		}
@@ -593,33 +782,69 @@ static int32_t prepare(hearth_sampler *s, const float *logits)
 	}
 }
 
+/* 1 / temperature, kept finite so that 0 * scale stays 0 for the top logit. */
+static float temp_scale(const hearth_sampler *s)
+{
+	float scale = 1.0f / s->p.temperature;
+	return scale <= FLT_MAX ? scale : FLT_MAX;
+}
+
 /* Replaces the survivors' logits by their softmax weights at the sampler's
- * temperature and returns the weights' sum (> 0).  For `full`, returns the sum
- * over src without storing anything. */
+ * temperature and returns the weights' sum (>= 1: the top logit weighs 1).  For
+ * `full`, returns the sum over src without storing anything. */
 static double weigh(hearth_sampler *s)
 {
-	const float inv_t = 1.0f / s->p.temperature;
+	const float scale = temp_scale(s), mx = s->mx;
+	if (s->full)
+		return sum_exp_above(s->src, s->n_vocab, mx, scale, -INFINITY, NULL);
 	double sum = 0.0;
-	if (s->full) {
-		const float *src = s->src;
-		float mx = -INFINITY;
-		for (int32_t i = 0; i < s->n_vocab; i++)
-			mx = src[i] > mx ? src[i] : mx;
-		for (int32_t i = 0; i < s->n_vocab; i++)
-			if (src[i] > -INFINITY)
-				sum += expf((src[i] - mx) * inv_t);
-		return sum;
-	}
-	float mx = s->cand[0].logit;
-	if (!s->sorted)
-		for (int32_t i = 1; i < s->n_cand; i++)
-			mx = s->cand[i].logit > mx ? s->cand[i].logit : mx;
 	for (int32_t i = 0; i < s->n_cand; i++) {
-		float w = s->cand[i].logit > -INFINITY ? expf((s->cand[i].logit - mx) * inv_t) : 0.0f;
+		float w = exp_neg((s->cand[i].logit - mx) * scale);
 		s->cand[i].logit = w;
 		sum += w;
 	}
 	return sum;
+}
+
+/* The draw over the whole vocabulary: the first id whose cumulative weight
+ * exceeds r, found block by block. */
+static int32_t draw_full(const float *x, int32_t n, float mx, float scale, double r)
+{
+	double cum = 0.0;
+	int32_t i = 0, last = -1;
+	for (; i + VL <= n; i += VL) {
+		vf w = vexp_neg((vload(x + i) - mx) * scale);
+		double bs = 0.0;
+		for (int j = 0; j < VL; j++)
+			bs += w[j];
+		if (bs == 0.0)
+			continue;
+		if (r < cum + bs) {
+			for (int j = 0; j < VL; j++) {
+				cum += w[j];
+				if (w[j] > 0.0f && r < cum)
+					return i + j;
+			}
+		} else {
+			cum += bs;
+		}
+		for (int j = VL - 1; j >= 0; j--) {
+			if (w[j] > 0.0f) {
+				last = i + j;
+				break;
+			}
+		}
+	}
+	for (; i < n; i++) {
+		float w = exp_neg((x[i] - mx) * scale);
+		if (w > 0.0f) {
+			cum += w;
+			last = i;
+			if (r < cum)
+				return i;
+		}
+	}
+	return last; /* rounding left r at the very top */
 }
 
 int32_t hearth_sampler_sample(hearth_sampler *s, const float *logits)
@@ -629,41 +854,28 @@ int32_t hearth_sampler_sample(hearth_sampler *s, const float *logits)
 	int32_t n = prepare(s, logits);
 	if (n < 0)
 		return n;
-	if (s->greedy || n == 1)
+	if (s->greedy)
 		return s->cand[0].id;
-
+	/* One draw per sampled token, even when a single token survives, so the
+	 * generator's position never depends on the logits. */
 	const double u = rng_uniform(s->rng);
-	const double sum = weigh(s);
-	const double r = u * sum;
+	if (n == 1)
+		return s->cand[0].id;
+	const double r = u * weigh(s);
+	if (s->full)
+		return draw_full(s->src, n, s->mx, temp_scale(s), r);
 	double cum = 0.0;
-	int32_t last = -1;
-	if (s->full) {
-		const float *src = s->src;
-		const float inv_t = 1.0f / s->p.temperature;
-		float mx = -INFINITY;
-		for (int32_t i = 0; i < n; i++)
-			mx = src[i] > mx ? src[i] : mx;
-		for (int32_t i = 0; i < n; i++) {
-			if (!(src[i] > -INFINITY))
-				continue;
-			float w = expf((src[i] - mx) * inv_t);
-			cum += w;
-			if (w > 0.0f)
-				last = i;
-			if (r < cum)
-				return i;
-		}
-		return last;
-	}
+	int32_t last = 0;
 	for (int32_t i = 0; i < n; i++) {
-		cum += s->cand[i].logit;
-		if (s->cand[i].logit > 0.0f)
+		const float w = s->cand[i].logit;
+		if (w > 0.0f) {
+			cum += w;
 			last = i;
-		if (r < cum)
-			return s->cand[i].id;
+			if (r < cum)
+				return s->cand[i].id;
+		}
 	}
-	/* Rounding left r at the very top: the last token with weight. */
-	return s->cand[last >= 0 ? last : 0].id;
+	return s->cand[last].id; /* rounding left r at the very top */
 }
 
 static int cmp_rank(const void *a, const void *b)
