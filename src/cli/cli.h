@@ -14,11 +14,13 @@ typedef int (*cli_cmd_fn)(int argc, char **argv);
 
 /* Subcommands: argv[0] is the subcommand name.  They return the process exit
  * status (0 ok, 1 error, 2 usage). */
+int cmd_chat(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_template(int argc, char **argv);
 
 /* Prints "error: <what>: <hearth_errmsg()>" (or just the message) to stderr and
  * returns 1. */

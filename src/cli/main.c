@@ -17,11 +17,13 @@ struct command {
 };
 
 static const struct command k_commands[] = {
+	{"chat", cmd_chat, "talk to a model in the terminal"},
 	{"info", cmd_info, "show a GGUF file's metadata, tokenizer and tensors"},
 	{"tokenize", cmd_tokenize, "print the token ids of a text (JSON)"},
 	{"detokenize", cmd_detokenize, "print the text of token ids"},
 	{"logits", cmd_logits, "print the logits of a token sequence as JSON lines"},
 	{"quantize", cmd_quantize, "convert an F32/F16/BF16 model to a quantized GGUF"},
+	{"template", cmd_template, "render a chat template for a conversation (JSON)"},
 };
 
 static void usage(FILE *f)
