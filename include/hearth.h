@@ -491,6 +491,7 @@ bool hearth_think_prompt_opens(const char *prompt, size_t len, const char *open_
  */
 #define HEARTH_SEED_RANDOM UINT64_MAX          /* also what a seed of -1 converts to */
 #define HEARTH_SAMPLER_MAX_LAST_N (1 << 20)    /* upper bound of repeat_last_n */
+#define HEARTH_SAMPLER_MAX_VOCAB (1 << 24)     /* upper bound of n_vocab */
 
 typedef struct hearth_sampler_params {
 	float temperature;       /* finite; <= 0: greedy.  Default 0.8 */
@@ -518,7 +519,7 @@ int hearth_sampler_params_check(const hearth_sampler_params *p);
 
 typedef struct hearth_sampler hearth_sampler;
 
-/* Creates a sampler for logit rows of `n_vocab` entries (1..INT32_MAX).  Every
+/* Creates a sampler for logit rows of `n_vocab` entries (1..HEARTH_SAMPLER_MAX_VOCAB).  Every
  * buffer is allocated here: sampling never allocates.  Memory is 8 bytes per
  * vocabulary entry, plus 16 more and 4 per repeat_last_n slot when a penalty is
  * on.  Returns 0,

@@ -48,8 +48,14 @@ static uint32_t lcg(void)
 	lcg_state = lcg_state * 6364136223846793005ull + 1442695040888963407ull;
 	return (uint32_t)(lcg_state >> 33);
 }
-static float frand(void) { return (float)lcg() / 2147483648.0f; } /* [0, 1) */
-static float gauss(void) { return (frand() + frand() + frand() + frand() - 2.0f) * 1.7f; }
+static float frand(void)
+{
+	return (float)lcg() / 2147483648.0f;
+} /* [0, 1) */
+static float gauss(void)
+{
+	return (frand() + frand() + frand() + frand() - 2.0f) * 1.7f;
+}
 
 /* Asserts that probs() yields exactly `ids` (in that order) and probabilities
  * proportional to exp(logit / temp) over them. */
@@ -102,11 +108,11 @@ static void test_params_check(void **state)
 	(void)state;
 	const hearth_sampler_params d = hearth_sampler_default_params();
 	hearth_sampler_params p;
-#define BAD(field, value, name)                                                                    \
-	do {                                                                                       \
-		p = d;                                                                             \
-		p.field = value;                                                                   \
-		expect_bad(&p, name);                                                              \
+#define BAD(field, value, name)                                                                                        \
+	do {                                                                                                           \
+		p = d;                                                                                                 \
+		p.field = value;                                                                                       \
+		expect_bad(&p, name);                                                                                  \
 	} while (0)
 	BAD(temperature, NAN, "temperature");
 	BAD(temperature, INFINITY, "temperature");
@@ -148,6 +154,8 @@ static void test_params_check(void **state)
 	assert_int_equal(hearth_sampler_create(&d, 0, &s), HEARTH_EINVAL);
 	assert_null(s);
 	assert_int_equal(hearth_sampler_create(&d, -5, &s), HEARTH_EINVAL);
+	assert_int_equal(hearth_sampler_create(&d, HEARTH_SAMPLER_MAX_VOCAB + 1, &s), HEARTH_EINVAL);
+	assert_null(s);
 	assert_int_equal(hearth_sampler_create(&d, 10, NULL), HEARTH_EINVAL);
 	hearth_sampler_free(NULL);
 }
@@ -240,7 +248,8 @@ static void test_top_p(void **state)
 	const struct {
 		float top_p;
 		int n;
-	} cases[] = {{0.4f, 1}, {0.5f, 1}, {0.6f, 2}, {0.69f, 2}, {0.8f, 3}, {0.84f, 3}, {0.9f, 4}, {0.96f, 5}, {1.0f, 5}};
+	} cases[] = {{0.4f, 1},  {0.5f, 1}, {0.6f, 2},  {0.69f, 2}, {0.8f, 3},
+	             {0.84f, 3}, {0.9f, 4}, {0.96f, 5}, {1.0f, 5}};
 	const int32_t order[5] = {3, 0, 4, 1, 2};
 	for (size_t c = 0; c < ARRAY_LEN(cases); c++) {
 		hearth_sampler_params p = plain(1.0f);
@@ -319,8 +328,8 @@ static void test_temperature(void **state)
 		hearth_sampler_free(s);
 	}
 	assert_true(fabsf(pmax[1] - 0.5f) < 1e-5f);
-	assert_true(pmax[0] > 0.9f);        /* 0.5^4 / sum: sharp */
-	assert_true(pmax[2] < 0.3f);        /* nearly flat */
+	assert_true(pmax[0] > 0.9f); /* 0.5^4 / sum: sharp */
+	assert_true(pmax[2] < 0.3f); /* nearly flat */
 	assert_true(pmax[0] > pmax[1] && pmax[1] > pmax[2]);
 }
 
@@ -391,8 +400,8 @@ static void check_against_ref(const float *l, int n, const hearth_sampler_params
 	hearth_sampler *s = mk(p, n);
 	int32_t got = hearth_sampler_probs(s, l, out, n);
 	if (got != want)
-		print_message("n %d top_k %d top_p %g min_p %g temp %g: got %d survivors, want %d\n", n,
-		              (int)p->top_k, (double)p->top_p, (double)p->min_p, (double)p->temperature, (int)got, want);
+		print_message("n %d top_k %d top_p %g min_p %g temp %g: got %d survivors, want %d\n", n, (int)p->top_k,
+		              (double)p->top_p, (double)p->min_p, (double)p->temperature, (int)got, want);
 	assert_int_equal(got, want);
 	for (int i = 0; i < want; i++) {
 		assert_int_equal(out[i].id, ids[i]);
@@ -938,15 +947,15 @@ static void stop_all_splits(const char *const *stops, size_t n, const char *text
 	size_t len = strlen(text);
 	size_t cuts[4096];
 	assert_true(len < ARRAY_LEN(cuts));
-#define CHECK()                                                                                   \
-	do {                                                                                      \
-		if (got.out_len != want.out_len || memcmp(got.out, want.out, want.out_len) != 0 ||  \
-		    got.matched != want.matched)                                                  \
-			print_message("text '%s': got '%s' (%d), want '%s' (%d)\n", text, got.out,    \
-			              got.matched, want.out, want.matched);                           \
-		assert_int_equal(got.out_len, want.out_len);                                      \
-		assert_memory_equal(got.out, want.out, want.out_len);                             \
-		assert_int_equal(got.matched, want.matched);                                      \
+#define CHECK()                                                                                                        \
+	do {                                                                                                           \
+		if (got.out_len != want.out_len || memcmp(got.out, want.out, want.out_len) != 0 ||                     \
+		    got.matched != want.matched)                                                                       \
+			print_message("text '%s': got '%s' (%d), want '%s' (%d)\n", text, got.out, got.matched,        \
+			              want.out, want.matched);                                                         \
+		assert_int_equal(got.out_len, want.out_len);                                                           \
+		assert_memory_equal(got.out, want.out, want.out_len);                                                  \
+		assert_int_equal(got.matched, want.matched);                                                           \
 	} while (0)
 	stop_run(st, text, NULL, 0, &got);
 	CHECK();
@@ -1144,28 +1153,28 @@ static void test_stop_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_params_check),
-		cmocka_unit_test(test_greedy),
-		cmocka_unit_test(test_top_k),
-		cmocka_unit_test(test_top_p),
-		cmocka_unit_test(test_min_p),
-		cmocka_unit_test(test_temperature),
-		cmocka_unit_test(test_against_reference),
-		cmocka_unit_test(test_nan_logits),
-		cmocka_unit_test(test_repeat_penalty),
-		cmocka_unit_test(test_presence_frequency),
-		cmocka_unit_test(test_penalty_window),
-		cmocka_unit_test(test_penalty_large),
-		cmocka_unit_test(test_seed),
-		cmocka_unit_test(test_frequencies),
-		cmocka_unit_test(test_timing),
-		cmocka_unit_test(test_stop_basic),
-		cmocka_unit_test(test_stop_hold),
-		cmocka_unit_test(test_stop_match_text),
-		cmocka_unit_test(test_stop_random),
-		cmocka_unit_test(test_stop_large_piece),
-		cmocka_unit_test(test_stop_errors),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_params_check),
+	    cmocka_unit_test(test_greedy),
+	    cmocka_unit_test(test_top_k),
+	    cmocka_unit_test(test_top_p),
+	    cmocka_unit_test(test_min_p),
+	    cmocka_unit_test(test_temperature),
+	    cmocka_unit_test(test_against_reference),
+	    cmocka_unit_test(test_nan_logits),
+	    cmocka_unit_test(test_repeat_penalty),
+	    cmocka_unit_test(test_presence_frequency),
+	    cmocka_unit_test(test_penalty_window),
+	    cmocka_unit_test(test_penalty_large),
+	    cmocka_unit_test(test_seed),
+	    cmocka_unit_test(test_frequencies),
+	    cmocka_unit_test(test_timing),
+	    cmocka_unit_test(test_stop_basic),
+	    cmocka_unit_test(test_stop_hold),
+	    cmocka_unit_test(test_stop_match_text),
+	    cmocka_unit_test(test_stop_random),
+	    cmocka_unit_test(test_stop_large_piece),
+	    cmocka_unit_test(test_stop_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,7 +11,8 @@
  *    then top-p, min-p and the softmax only touch those k survivors;
  *  - larger k (or k off) first bounds the survivors with min-p (a counting pass
  *    against max + log(min_p)), takes an unsorted top-k in O(n) with a 3-way
- *    quickselect when only k (or min-p) truncates, and for top-p grows a sorted
+ *    quickselect (over the entries above a floor found by bisecting with
+ *    counting passes) when only k (or min-p) truncates, and for top-p grows a sorted
  *    prefix (256, x8, ...) until it holds the wanted probability mass;
  *  - with every truncation off the draw runs over the logits directly.
  * The logits are copied only when a penalty applies (to patch the penalized
@@ -23,7 +24,9 @@
  *
  * Random numbers: xoshiro256** seeded by splitmix64, 53-bit uniform doubles.  The
  * probabilities use our own exponential in fixed-width vector lanes (see below),
- * not libm, so a seed gives the same tokens for the same logits on any machine.
+ * not libm, so a seed gives the same tokens for the same logits on any machine
+ * (the one libm call left, logf() for min-p's threshold, only matters for a logit
+ * within an ulp of that threshold).
  */
 #include "util/util.h"
 
@@ -54,25 +57,25 @@ typedef struct cand {
 struct hearth_sampler {
 	hearth_sampler_params p;
 	int32_t n_vocab;
-	bool greedy; /* temperature <= 0 */
-	bool pen_on; /* some penalty is active and the window is not empty */
-	uint64_t seed; /* the seed in use */
+	bool greedy;     /* temperature <= 0 */
+	bool pen_on;     /* some penalty is set and repeat_last_n != 0 */
+	uint64_t seed;   /* the seed in use */
 	uint64_t rng[4]; /* xoshiro256** state */
 
-	cand *cand;      /* (n_vocab) survivors; also scratch floats for quickselect */
-	int32_t n_cand;  /* survivors in cand[], or n_vocab with `full` */
-	bool sorted;     /* cand[0..n_cand) is in rank order */
-	bool full;       /* no truncation: the survivors are all of `src` */
+	cand *cand;       /* (n_vocab) survivors; also scratch floats for quickselect */
+	int32_t n_cand;   /* survivors in cand[], or n_vocab with `full` */
+	bool sorted;      /* cand[0..n_cand) is in rank order */
+	bool full;        /* no truncation: the survivors are all of `src` */
 	const float *src; /* the logits of the current call (penalized copy or caller's) */
 	float mx;         /* the largest surviving logit */
 
 	/* penalty state, allocated only when pen_on */
-	float *work;        /* (n_vocab) penalized copy of the logits */
-	uint32_t *count;    /* (n_vocab) occurrences of each id in the window */
-	int32_t *distinct;  /* (n_vocab) the ids with count > 0, n_distinct of them */
-	int32_t *dpos;      /* (n_vocab) index of an id in distinct[] */
+	float *work;       /* (n_vocab) penalized copy of the logits */
+	uint32_t *count;   /* (n_vocab) occurrences of each id in the window */
+	int32_t *distinct; /* (n_vocab) the ids with count > 0, n_distinct of them */
+	int32_t *dpos;     /* (n_vocab) index of an id in distinct[] */
 	int32_t n_distinct;
-	int32_t *ring;      /* (ring_cap) the window, oldest at ring_w once full */
+	int32_t *ring; /* (ring_cap) the window, oldest at ring_w once full */
 	int32_t ring_cap, ring_len, ring_w;
 };
 
@@ -86,7 +89,10 @@ static uint64_t splitmix64(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-static inline uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline uint64_t rotl64(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
 
 static uint64_t rng_next(uint64_t st[4])
 {
@@ -102,7 +108,10 @@ static uint64_t rng_next(uint64_t st[4])
 }
 
 /* A uniform double in [0, 1) with 53 random bits. */
-static double rng_uniform(uint64_t st[4]) { return (double)(rng_next(st) >> 11) * 0x1.0p-53; }
+static double rng_uniform(uint64_t st[4])
+{
+	return (double)(rng_next(st) >> 11) * 0x1.0p-53;
+}
 
 /* A seed from the kernel's generator; falls back to the clock if that fails. */
 static uint64_t random_seed(void)
@@ -135,15 +144,15 @@ static void rng_start(hearth_sampler *s)
 hearth_sampler_params hearth_sampler_default_params(void)
 {
 	hearth_sampler_params p = {
-		.temperature = 0.8f,
-		.top_k = 40,
-		.top_p = 0.95f,
-		.min_p = 0.05f,
-		.repeat_penalty = 1.0f,
-		.repeat_last_n = 64,
-		.presence_penalty = 0.0f,
-		.frequency_penalty = 0.0f,
-		.seed = HEARTH_SEED_RANDOM,
+	    .temperature = 0.8f,
+	    .top_k = 40,
+	    .top_p = 0.95f,
+	    .min_p = 0.05f,
+	    .repeat_penalty = 1.0f,
+	    .repeat_last_n = 64,
+	    .presence_penalty = 0.0f,
+	    .frequency_penalty = 0.0f,
+	    .seed = HEARTH_SEED_RANDOM,
 	};
 	return p;
 }
@@ -164,8 +173,7 @@ int hearth_sampler_params_check(const hearth_sampler_params *p)
 		return hx_err(HEARTH_EINVAL, "repeat_penalty must be a finite number > 0 (1 turns it off), got %g",
 		              (double)p->repeat_penalty);
 	if (p->repeat_last_n < -1 || p->repeat_last_n > HEARTH_SAMPLER_MAX_LAST_N)
-		return hx_err(HEARTH_EINVAL,
-		              "repeat_last_n must be -1 (all tokens), 0 (off) or 1..%d, got %d",
+		return hx_err(HEARTH_EINVAL, "repeat_last_n must be -1 (all tokens), 0 (off) or 1..%d, got %d",
 		              HEARTH_SAMPLER_MAX_LAST_N, (int)p->repeat_last_n);
 	if (!isfinite(p->presence_penalty))
 		return hx_err(HEARTH_EINVAL, "presence_penalty must be a finite number, got %g",
@@ -199,8 +207,9 @@ int hearth_sampler_create(const hearth_sampler_params *p, int32_t n_vocab, heart
 	int rc = hearth_sampler_params_check(p);
 	if (rc)
 		return rc;
-	if (n_vocab <= 0)
-		return hx_err(HEARTH_EINVAL, "sampler: the vocabulary size must be positive, got %d", (int)n_vocab);
+	if (n_vocab <= 0 || n_vocab > HEARTH_SAMPLER_MAX_VOCAB)
+		return hx_err(HEARTH_EINVAL, "sampler: the vocabulary size must be 1..%d, got %d",
+		              HEARTH_SAMPLER_MAX_VOCAB, (int)n_vocab);
 
 	hearth_sampler *s = hx_calloc(1, sizeof *s);
 	if (!s)
@@ -236,7 +245,10 @@ oom:
 	return HEARTH_ENOMEM;
 }
 
-uint64_t hearth_sampler_seed(const hearth_sampler *s) { return s ? s->seed : 0; }
+uint64_t hearth_sampler_seed(const hearth_sampler *s)
+{
+	return s ? s->seed : 0;
+}
 
 static void hist_inc(hearth_sampler *s, int32_t t)
 {
@@ -303,7 +315,10 @@ void hearth_sampler_reset(hearth_sampler *s)
 typedef float vf __attribute__((vector_size(VL * sizeof(float))));
 typedef int32_t vi __attribute__((vector_size(VL * sizeof(int32_t))));
 
-static inline vf vsplat(float x) { return (vf){x, x, x, x}; }
+static inline vf vsplat(float x)
+{
+	return (vf){x, x, x, x};
+}
 
 static inline vf vload(const float *p)
 {
@@ -313,7 +328,10 @@ static inline vf vload(const float *p)
 }
 
 /* Lanes of a where m is set, of b elsewhere. */
-static inline vf vsel(vi m, vf a, vf b) { return (vf)(((vi)a & m) | ((vi)b & ~m)); }
+static inline vf vsel(vi m, vf a, vf b)
+{
+	return (vf)(((vi)a & m) | ((vi)b & ~m));
+}
 
 static inline bool vany(vi m)
 {
@@ -345,7 +363,10 @@ static inline vf vexp_neg(vf x)
 	return (vf)((vi)(p * (vf)bits) & keep);
 }
 
-static float exp_neg(float x) { return vexp_neg(vsplat(x))[0]; }
+static float exp_neg(float x)
+{
+	return vexp_neg(vsplat(x))[0];
+}
 
 /* The largest entry of x[0..n), ignoring NaN; -inf if there is none. */
 static float max_of(const float *x, int32_t n)
@@ -467,7 +488,10 @@ static double sum_exp_above(const float *x, int32_t n, float mx, float scale, fl
 /* ---- selection ----------------------------------------------------------------- */
 
 /* True when a ranks below b: smaller logit, or equal logit and larger id. */
-static inline bool worse(cand a, cand b) { return a.logit < b.logit || (a.logit == b.logit && a.id > b.id); }
+static inline bool worse(cand a, cand b)
+{
+	return a.logit < b.logit || (a.logit == b.logit && a.id > b.id);
+}
 
 /* Min-heap on rank (the root is the worst kept entry). */
 static void heap_down(cand *h, int32_t n, int32_t i)
@@ -658,7 +682,10 @@ static const float *apply_penalties(hearth_sampler *s, const float *logits)
 	return s->work;
 }
 
-static int no_logit(void) { return hx_err(HEARTH_EINVAL, "sampler: no logit is a number above -inf"); }
+static int no_logit(void)
+{
+	return hx_err(HEARTH_EINVAL, "sampler: no logit is a number above -inf");
+}
 
 /* Runs penalties and truncation: leaves the survivors in s->cand[0..n_cand) (or
  * marks s->full), their largest logit in s->mx, and returns their count (>= 1)

@@ -113,7 +113,10 @@ void hearth_stop_reset(hearth_stop *st)
 	st->matched = -1;
 }
 
-int hearth_stop_matched(const hearth_stop *st) { return st ? st->matched : -1; }
+int hearth_stop_matched(const hearth_stop *st)
+{
+	return st ? st->matched : -1;
+}
 
 /* Length of the longest suffix of buf[0..len) that is a proper prefix of a stop
  * string. */
