@@ -155,7 +155,7 @@ static void bpe_word(const hearth_vocab *v, const char *w, size_t n, struct bpe_
 	}
 }
 
-int tok_bpe_fragment(const hearth_vocab *v, const char *text, size_t len, struct tok_out *o)
+int tok_bpe_fragment(const hearth_vocab *v, const char *text, size_t len, struct tok_out *o, struct tok_cache *c)
 {
 	if (len == 0)
 		return 0;
@@ -192,7 +192,12 @@ int tok_bpe_fragment(const hearth_vocab *v, const char *text, size_t len, struct
 		for (size_t k = start; k < start + lens[w]; k++)
 			b += tok_utf8_encode(cpts[k], word + b);
 		start += lens[w];
+		if (tok_cache_get(c, word, b, o))
+			continue;
+		size_t before = o->n;
 		bpe_word(v, word, b, &sc, o);
+		if (!o->oom)
+			tok_cache_put(c, word, b, o->ids + before, o->n - before);
 	}
 	rc = o->oom ? HEARTH_ENOMEM : 0;
 out:

@@ -25,6 +25,8 @@ struct growbuf {
 
 static int gb_put(struct growbuf *b, const char *s, size_t len)
 {
+	if (len == 0)
+		return 0;
 	if (b->n + len > b->cap) {
 		size_t nc = b->cap ? b->cap : 256;
 		while (nc < b->n + len)

@@ -86,7 +86,52 @@ static void try_add(const hearth_vocab *v, const char *text, const struct spm_sy
 	heap_push(h, b);
 }
 
-int tok_spm_fragment(const hearth_vocab *v, const char *text, size_t len, struct tok_out *o)
+/* Merges the symbols [a, b) (linked consecutively) and emits their tokens. */
+static void spm_segment(const hearth_vocab *v, const char *text, struct spm_sym *sym, struct spm_heap *h, int32_t a,
+                        int32_t b, struct tok_out *o, struct tok_cache *c)
+{
+	const char *seg = text + sym[a].off;
+	size_t seg_len = sym[b - 1].off + sym[b - 1].n - sym[a].off;
+	if (tok_cache_get(c, seg, seg_len, o))
+		return;
+	size_t before = o->n;
+	sym[a].prev = -1;
+	sym[b - 1].next = -1;
+	h->n = 0;
+	for (int32_t i = a + 1; i < b; i++)
+		try_add(v, text, sym, h, i - 1, i);
+	while (h->n) {
+		struct spm_bigram bg = heap_pop(h);
+		struct spm_sym *l = &sym[bg.left], *r = &sym[bg.right];
+		if (l->n == 0 || r->n == 0 || l->n + r->n != bg.size)
+			continue;
+		l->n += r->n;
+		r->n = 0;
+		l->next = r->next;
+		if (r->next >= 0)
+			sym[r->next].prev = bg.left;
+		try_add(v, text, sym, h, l->prev, bg.left);
+		try_add(v, text, sym, h, bg.left, l->next);
+	}
+	for (int32_t i = a; i != -1; i = sym[i].next) {
+		int32_t id = tok_find(v, text + sym[i].off, sym[i].n);
+		if (id >= 0) {
+			tok_out_push(o, id);
+			continue;
+		}
+		for (uint32_t k = 0; k < sym[i].n; k++) {
+			int32_t bt = v->byte_tok[(uint8_t)text[sym[i].off + k]];
+			if (bt < 0)
+				bt = v->unk;
+			if (bt >= 0)
+				tok_out_push(o, bt);
+		}
+	}
+	if (!o->oom)
+		tok_cache_put(c, seg, seg_len, o->ids + before, o->n - before);
+}
+
+int tok_spm_fragment(const hearth_vocab *v, const char *text, size_t len, struct tok_out *o, struct tok_cache *c)
 {
 	if (len == 0)
 		return 0;
@@ -111,35 +156,17 @@ int tok_spm_fragment(const hearth_vocab *v, const char *text, size_t len, struct
 		sym[n].next = off == len ? -1 : n + 1;
 		n++;
 	}
-	for (int32_t i = 1; i < n; i++)
-		try_add(v, text, sym, &h, i - 1, i);
-	while (h.n) {
-		struct spm_bigram b = heap_pop(&h);
-		struct spm_sym *l = &sym[b.left], *r = &sym[b.right];
-		if (l->n == 0 || r->n == 0 || l->n + r->n != b.size)
-			continue;
-		l->n += r->n;
-		r->n = 0;
-		l->next = r->next;
-		if (r->next >= 0)
-			sym[r->next].prev = b.left;
-		try_add(v, text, sym, &h, l->prev, b.left);
-		try_add(v, text, sym, &h, b.left, l->next);
-	}
-	for (int32_t i = 0; i != -1; i = sym[i].next) {
-		int32_t id = tok_find(v, text + sym[i].off, sym[i].n);
-		if (id >= 0) {
-			tok_out_push(o, id);
-			continue;
-		}
-		for (uint32_t k = 0; k < sym[i].n; k++) {
-			int32_t bt = v->byte_tok[(uint8_t)text[sym[i].off + k]];
-			if (bt < 0)
-				bt = v->unk;
-			if (bt >= 0)
-				tok_out_push(o, bt);
+	/* Cut the text where no token can span the boundary: merges on either side are
+	 * then independent, and processing the pieces separately gives exactly the
+	 * result of one global merge (and keeps the heap small). */
+	int32_t start = 0;
+	for (int32_t i = 1; i < n; i++) {
+		if (!tok_pair_possible(v, text + sym[i - 1].off, sym[i - 1].n, text + sym[i].off, sym[i].n)) {
+			spm_segment(v, text, sym, &h, start, i, o, c);
+			start = i;
 		}
 	}
+	spm_segment(v, text, sym, &h, start, n, o, c);
 	free(sym);
 	free(h.a);
 	return o->oom ? HEARTH_ENOMEM : 0;

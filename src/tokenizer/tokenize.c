@@ -33,6 +33,129 @@ void tok_out_push(struct tok_out *o, int32_t id)
 	o->ids[o->n++] = id;
 }
 
+/* ---------------------------------------------------------------------------------
+ * Word cache
+ * ------------------------------------------------------------------------------- */
+
+#define TOK_CACHE_MAX_ENTRIES (1u << 20)
+#define TOK_CACHE_MAX_WORD 256
+
+static uint64_t cache_hash(const char *s, size_t len)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ len;
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x;
+		memcpy(&x, s + i, 8);
+		h = (h ^ x) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 31;
+	}
+	uint64_t x = 0;
+	memcpy(&x, s + i, len - i);
+	h = (h ^ x) * 0x94d049bb133111ebull;
+	h ^= h >> 29;
+	return h;
+}
+
+bool tok_cache_get(struct tok_cache *c, const char *w, size_t len, struct tok_out *o)
+{
+	if (!c || c->disabled || !c->n_slots || len > TOK_CACHE_MAX_WORD)
+		return false;
+	uint64_t h = cache_hash(w, len);
+	uint32_t mask = c->n_slots - 1;
+	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+		uint32_t k = c->slots[i];
+		if (!k)
+			return false;
+		const struct tok_cache_entry *e = &c->e[k - 1];
+		if (e->hash == h && e->wlen == len && memcmp(c->words + e->woff, w, len) == 0) {
+			for (uint32_t j = 0; j < e->ilen; j++)
+				tok_out_push(o, c->ids[e->ioff + j]);
+			return true;
+		}
+	}
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	size_t nc = *cap ? *cap : 4096;
+	while (nc < need)
+		nc *= 2;
+	void *q = realloc(*p, nc * elem);
+	if (!q)
+		return false;
+	*p = q;
+	*cap = nc;
+	return true;
+}
+
+void tok_cache_put(struct tok_cache *c, const char *w, size_t len, const int32_t *ids, size_t n)
+{
+	if (!c || c->disabled || len > TOK_CACHE_MAX_WORD)
+		return;
+	if (c->n >= TOK_CACHE_MAX_ENTRIES) {
+		c->disabled = true;
+		return;
+	}
+	if ((uint64_t)(c->n + 1) * 2 > c->n_slots) {
+		uint32_t ns = c->n_slots ? c->n_slots * 2 : 4096;
+		uint32_t *slots = calloc(ns, sizeof *slots);
+		if (!slots) {
+			c->disabled = true;
+			return;
+		}
+		for (uint32_t k = 0; k < c->n; k++) {
+			uint32_t i = (uint32_t)c->e[k].hash & (ns - 1);
+			while (slots[i])
+				i = (i + 1) & (ns - 1);
+			slots[i] = k + 1;
+		}
+		free(c->slots);
+		c->slots = slots;
+		c->n_slots = ns;
+	}
+	size_t ecap = c->cap;
+	if (!grow((void **)&c->e, &ecap, (size_t)c->n + 1, sizeof *c->e) ||
+	    !grow((void **)&c->words, &c->words_cap, c->words_len + len, 1) ||
+	    !grow((void **)&c->ids, &c->ids_cap, c->ids_len + n, sizeof *c->ids)) {
+		c->disabled = true;
+		return;
+	}
+	c->cap = (uint32_t)ecap;
+	uint64_t h = cache_hash(w, len);
+	struct tok_cache_entry *e = &c->e[c->n];
+	e->hash = h;
+	e->woff = (uint32_t)c->words_len;
+	e->wlen = (uint32_t)len;
+	e->ioff = (uint32_t)c->ids_len;
+	e->ilen = (uint32_t)n;
+	memcpy(c->words + c->words_len, w, len);
+	c->words_len += len;
+	if (n)
+		memcpy(c->ids + c->ids_len, ids, n * sizeof *ids);
+	c->ids_len += n;
+	uint32_t mask = c->n_slots - 1;
+	uint32_t i = (uint32_t)h & mask;
+	while (c->slots[i])
+		i = (i + 1) & mask;
+	c->slots[i] = ++c->n;
+}
+
+void tok_cache_free(struct tok_cache *c)
+{
+	free(c->slots);
+	free(c->e);
+	free(c->words);
+	free(c->ids);
+	memset(c, 0, sizeof *c);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Special-token partition
+ * ------------------------------------------------------------------------------- */
+
 struct frag {
 	size_t off, len;
 	int32_t token; /* -1: raw text */
@@ -182,7 +305,8 @@ static int partition(const hearth_vocab *v, const char *text, size_t len, bool p
 }
 
 /* SPM: prefix a space to the fragment when asked and replace every ' ' by U+2581. */
-static int spm_text(const hearth_vocab *v, const char *text, size_t len, bool prefix, struct tok_out *o)
+static int spm_text(const hearth_vocab *v, const char *text, size_t len, bool prefix, struct tok_out *o,
+                    struct tok_cache *c)
 {
 	size_t cap = 3 * (len + 1);
 	char *buf = hx_malloc(cap);
@@ -201,7 +325,7 @@ static int spm_text(const hearth_vocab *v, const char *text, size_t len, bool pr
 			buf[k++] = text[i];
 		}
 	}
-	int rc = tok_spm_fragment(v, buf, k, o);
+	int rc = tok_spm_fragment(v, buf, k, o, c);
 	free(buf);
 	return rc;
 }
@@ -214,6 +338,7 @@ int hearth_tokenize(const hearth_vocab *v, const char *text, size_t len, bool ad
 	*n_out = 0;
 	struct frags f = {0};
 	struct tok_out o = {0};
+	struct tok_cache cache = {0};
 	int rc = partition(v, text, len, parse_special, &f);
 	if (rc)
 		goto out;
@@ -227,10 +352,10 @@ int hearth_tokenize(const hearth_vocab *v, const char *text, size_t len, bool ad
 			continue;
 		}
 		if (v->type == HEARTH_VOCAB_SPM) {
-			rc = spm_text(v, text + f.a[i].off, f.a[i].len, v->add_space_prefix && prev_special, &o);
+			rc = spm_text(v, text + f.a[i].off, f.a[i].len, v->add_space_prefix && prev_special, &o, &cache);
 			prev_special = false;
 		} else {
-			rc = tok_bpe_fragment(v, text + f.a[i].off, f.a[i].len, &o);
+			rc = tok_bpe_fragment(v, text + f.a[i].off, f.a[i].len, &o, &cache);
 		}
 	}
 	if (rc)
@@ -247,6 +372,7 @@ int hearth_tokenize(const hearth_vocab *v, const char *text, size_t len, bool ad
 	if (o.n > n_max)
 		rc = hx_err(HEARTH_ELIMIT, "hearth_tokenize: %zu tokens do not fit in %zu", o.n, n_max);
 out:
+	tok_cache_free(&cache);
 	free(f.a);
 	free(o.ids);
 	return rc;

@@ -97,6 +97,12 @@ struct hearth_vocab {
 	int32_t byte_tok[256];   /* SPM: <0xNN> token per byte (or -1) */
 	uint32_t byte_sid[256];  /* BPE: sid of each byte's byte-level char (UINT32_MAX: none) */
 
+	/* SPM: the set of adjacent character pairs that occur inside some token; text is
+	 * cut where the pair across a boundary is not in it (no merge can cross it) */
+	uint64_t *pairs;
+	uint32_t n_pair_slots; /* power of two */
+	bool has_zero_pair;
+
 	/* special tokens sorted by text length (longest first), then id */
 	int32_t *specials;
 	int32_t n_specials;
@@ -109,6 +115,8 @@ struct hearth_vocab {
 uint32_t tok_st_find(const struct tok_strtab *st, const char *s, size_t len);
 /* Returns the merge for (left, right): its rank (>= 0) and result sid, or -1. */
 int32_t tok_merge_find(const hearth_vocab *v, uint32_t left, uint32_t right, uint32_t *result);
+/* SPM: whether some token contains the character a immediately followed by b. */
+bool tok_pair_possible(const hearth_vocab *v, const char *a, size_t al, const char *b, size_t bl);
 /* Token id of text s[0..len) or -1. */
 int32_t tok_find(const hearth_vocab *v, const char *s, size_t len);
 
@@ -151,11 +159,35 @@ struct tok_out {
 };
 void tok_out_push(struct tok_out *o, int32_t id);
 
+/* --- per-call cache: word/segment text -> its token ids (tokenize.c) ---
+ * Tokenizing a word depends only on its bytes, so repeated words (most of prose)
+ * are looked up instead of merged again.  Lives for one hearth_tokenize call, so
+ * the vocabulary stays immutable and thread-safe. */
+struct tok_cache {
+	uint32_t *slots; /* entry index + 1 */
+	uint32_t n_slots, n, cap;
+	struct tok_cache_entry {
+		uint64_t hash;
+		uint32_t woff, wlen; /* in words */
+		uint32_t ioff, ilen; /* in ids */
+	} *e;
+	char *words;
+	size_t words_len, words_cap;
+	int32_t *ids;
+	size_t ids_len, ids_cap;
+	bool disabled;
+};
+/* Appends the cached ids of w[0..len) to o and returns true, or returns false. */
+bool tok_cache_get(struct tok_cache *c, const char *w, size_t len, struct tok_out *o);
+/* Records that w[0..len) tokenizes to ids[0..n) (ignored when full or out of memory). */
+void tok_cache_put(struct tok_cache *c, const char *w, size_t len, const int32_t *ids, size_t n);
+void tok_cache_free(struct tok_cache *c);
+
 /* --- algorithms (spm.c, bpe.c) --- */
 /* Tokenizes one text fragment (already "▁"-escaped) with SPM. Returns 0 or ENOMEM. */
-int tok_spm_fragment(const hearth_vocab *v, const char *text, size_t len, struct tok_out *o);
+int tok_spm_fragment(const hearth_vocab *v, const char *text, size_t len, struct tok_out *o, struct tok_cache *c);
 /* Tokenizes one text fragment with the BPE pre-tokenizer and merges. */
-int tok_bpe_fragment(const hearth_vocab *v, const char *text, size_t len, struct tok_out *o);
+int tok_bpe_fragment(const hearth_vocab *v, const char *text, size_t len, struct tok_out *o, struct tok_cache *c);
 
 /* --- detok.c --- */
 /* Builds v->pieces for every token. */

@@ -187,6 +187,88 @@ static void merge_insert(hearth_vocab *v, uint32_t left, uint32_t right, int32_t
 }
 
 /* ---------------------------------------------------------------------------------
+ * SPM character-pair set
+ * ------------------------------------------------------------------------------- */
+
+/* Packs a 1..4 byte character (zero padded); collisions only make the set
+ * answer "possible" more often, which is always safe. */
+static uint32_t pack_char(const char *s, size_t n)
+{
+	uint32_t v = 0;
+	for (size_t k = 0; k < n && k < 4; k++)
+		v |= (uint32_t)(uint8_t)s[k] << (8 * k);
+	return v;
+}
+
+static uint64_t pair_key(const char *a, size_t al, const char *b, size_t bl)
+{
+	return ((uint64_t)pack_char(a, al) << 32) | pack_char(b, bl);
+}
+
+static bool pair_insert(hearth_vocab *v, uint64_t key)
+{
+	if (key == 0) {
+		v->has_zero_pair = true;
+		return false;
+	}
+	uint32_t mask = v->n_pair_slots - 1;
+	uint32_t i = (uint32_t)mix64(key) & mask;
+	while (v->pairs[i]) {
+		if (v->pairs[i] == key)
+			return false;
+		i = (i + 1) & mask;
+	}
+	v->pairs[i] = key;
+	return true;
+}
+
+bool tok_pair_possible(const hearth_vocab *v, const char *a, size_t al, const char *b, size_t bl)
+{
+	uint64_t key = pair_key(a, al, b, bl);
+	if (key == 0)
+		return v->has_zero_pair;
+	uint32_t mask = v->n_pair_slots - 1;
+	uint32_t i = (uint32_t)mix64(key) & mask;
+	while (v->pairs[i]) {
+		if (v->pairs[i] == key)
+			return true;
+		i = (i + 1) & mask;
+	}
+	return false;
+}
+
+static int build_pairs(hearth_vocab *v)
+{
+	uint64_t total = 0;
+	for (int32_t i = 0; i < v->n_tokens; i++)
+		total += v->tok[i].len;
+	uint64_t slots = 1024;
+	while (slots < total * 2 + 2)
+		slots *= 2;
+	if (slots > (1u << 30))
+		return hx_err(HEARTH_ELIMIT, "vocabulary: token texts too long");
+	v->pairs = hx_calloc((size_t)slots, sizeof *v->pairs);
+	if (!v->pairs)
+		return HEARTH_ENOMEM;
+	v->n_pair_slots = (uint32_t)slots;
+	for (int32_t i = 0; i < v->n_tokens; i++) {
+		const char *t = v->pool + v->tok[i].off;
+		size_t len = v->tok[i].len, off = 0, prev = 0, prev_len = 0;
+		bool have_prev = false;
+		while (off < len) {
+			size_t cl = HX_MIN(tok_utf8_len((uint8_t)t[off]), len - off);
+			if (have_prev)
+				pair_insert(v, pair_key(t + prev, prev_len, t + off, cl));
+			prev = off;
+			prev_len = cl;
+			have_prev = true;
+			off += cl;
+		}
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------
  * Loading
  * ------------------------------------------------------------------------------- */
 
@@ -688,6 +770,8 @@ static int load(hearth_vocab *v, const hearth_gguf *g)
 			}
 		}
 	}
+	if (v->type == HEARTH_VOCAB_SPM && (rc = build_pairs(v)))
+		return rc;
 	return tok_build_pieces(v);
 }
 
@@ -719,6 +803,7 @@ void hearth_vocab_free(hearth_vocab *v)
 	free(v->merges);
 	free(v->specials);
 	free(v->trie);
+	free(v->pairs);
 	free(v);
 }
 
