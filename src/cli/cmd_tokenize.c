@@ -32,11 +32,13 @@ static void usage_tok(FILE *f)
 
 static void usage_detok(FILE *f)
 {
-	fprintf(f, "usage: hearth detokenize -m FILE [--special] [--strip-space] IDS...\n\n"
-	           "Prints the text that the token ids stand for (no newline is added).\n\n"
+	fprintf(f, "usage: hearth detokenize -m FILE [--special] [--keep-space] IDS...\n\n"
+	           "Prints the text that the token ids stand for (no newline is added).  Like\n"
+	           "llama.cpp's detokenizer, the leading space that SPM vocabularies put before\n"
+	           "the first word is dropped from the first token.\n\n"
 	           "  -m, --model FILE   GGUF model or vocabulary file\n"
 	           "  --special          render control tokens (<s>, <|im_end|>, ...) as text\n"
-	           "  --strip-space      drop the leading space SPM vocabularies put before the first word\n"
+	           "  --keep-space       keep that leading space\n"
 	           "  -h, --help         this help\n");
 }
 
@@ -143,7 +145,7 @@ int cmd_tokenize(int argc, char **argv)
 		rc = ids ? hearth_tokenize(v, text, len, add_special, parse_special, ids, n, &n) : HEARTH_ENOMEM;
 	}
 	if (rc) {
-		cli_fail("tokenize", rc);
+		cli_fail("", rc);
 		goto out;
 	}
 	json_t *arr = json_array();
@@ -177,7 +179,7 @@ out:
 int cmd_detokenize(int argc, char **argv)
 {
 	const char *model = NULL;
-	unsigned flags = 0;
+	unsigned flags = HEARTH_DETOK_STRIP_SPACE;
 	int first_id = -1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -188,8 +190,8 @@ int cmd_detokenize(int argc, char **argv)
 			model = argv[++i];
 		} else if (cli_is(a, "--special", NULL)) {
 			flags |= HEARTH_DETOK_SPECIAL;
-		} else if (cli_is(a, "--strip-space", NULL)) {
-			flags |= HEARTH_DETOK_STRIP_SPACE;
+		} else if (cli_is(a, "--keep-space", NULL)) {
+			flags &= ~(unsigned)HEARTH_DETOK_STRIP_SPACE;
 		} else if (a[0] == '-' && !(a[1] >= '0' && a[1] <= '9')) {
 			fprintf(stderr, "error: unknown option '%s' (or missing value)\n\n", a);
 			usage_detok(stderr);
@@ -234,7 +236,7 @@ int cmd_detokenize(int argc, char **argv)
 	int rc = hearth_detokenize(v, ids, (size_t)n, flags, &out, &ol);
 	int status = 0;
 	if (rc)
-		status = cli_fail("detokenize", rc);
+		status = cli_fail("", rc);
 	else
 		fwrite(out, 1, ol, stdout);
 	free(out);
