@@ -119,6 +119,8 @@ int chat_term_read(struct chat_term *t, const char *prompt, char **out);
  * with a turning wheel on its own thread; stop erases it. */
 struct chat_spinner;
 struct chat_spinner *chat_spinner_start(const char *what);
+/* The same, drawn only once `delay_ms` have passed (nothing when stopped sooner). */
+struct chat_spinner *chat_spinner_start_after(const char *what, int delay_ms);
 void chat_spinner_stop(struct chat_spinner *s);
 
 #endif

@@ -276,6 +276,7 @@ struct chat_spinner {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop;
+	int delay_ms;
 	char what[200];
 };
 
@@ -289,8 +290,22 @@ static void *spin(void *arg)
 	const char **fr = u ? utf8 : ascii;
 	int nf = u ? 10 : 4, i = 0;
 	double t0 = hx_time_s();
+	bool drawn = false;
 	pthread_mutex_lock(&s->mu);
+	if (s->delay_ms > 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += s->delay_ms / 1000;
+		ts.tv_nsec += (long)(s->delay_ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
+			;
+	}
 	while (!s->stop) {
+		drawn = true;
 		double el = hx_time_s() - t0;
 		fprintf(stderr, "\r%s %s", fr[i++ % nf], s->what);
 		if (el >= 1.0)
@@ -306,12 +321,16 @@ static void *spin(void *arg)
 		pthread_cond_timedwait(&s->cv, &s->mu, &ts);
 	}
 	pthread_mutex_unlock(&s->mu);
-	fprintf(stderr, "\r\033[K");
-	fflush(stderr);
+	if (drawn) {
+		fprintf(stderr, "\r\033[K");
+		fflush(stderr);
+	}
 	return NULL;
 }
 
-struct chat_spinner *chat_spinner_start(const char *what)
+struct chat_spinner *chat_spinner_start(const char *what) { return chat_spinner_start_after(what, 0); }
+
+struct chat_spinner *chat_spinner_start_after(const char *what, int delay_ms)
 {
 	if (!isatty(STDERR_FILENO))
 		return NULL;
@@ -319,6 +338,7 @@ struct chat_spinner *chat_spinner_start(const char *what)
 	if (!s)
 		return NULL;
 	snprintf(s->what, sizeof s->what, "%s", what);
+	s->delay_ms = delay_ms;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	if (pthread_create(&s->th, NULL, spin, s) != 0) {

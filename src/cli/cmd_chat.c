@@ -469,6 +469,8 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 		return -1;
 	}
 	struct printer pr = {ch, SHOWN_NOTHING, false, true};
+	/* a long prompt takes a while: turn a wheel until the first text */
+	struct chat_spinner *wait = ch->interactive ? chat_spinner_start_after("", 300) : NULL;
 	struct sbuf content = {0}, reasoning = {0};
 	char *local = NULL;
 	size_t lcap = 0;
@@ -502,6 +504,10 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 		}
 		bool done = g.done;
 		pthread_mutex_unlock(&g.mu);
+		if (wait && (n || done || chat_sigint)) {
+			chat_spinner_stop(wait);
+			wait = NULL;
+		}
 		for (size_t o = 0; o + 1 + sizeof(size_t) <= n;) {
 			int kind = local[o];
 			size_t len;
@@ -519,6 +525,7 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 		if (done && !n)
 			break;
 	}
+	chat_spinner_stop(wait);
 	free(local);
 	free(g.q);
 	if (pr.think_note)
@@ -678,8 +685,17 @@ static void print_show(struct chat *ch)
 	printf("model:     %s (%s, %s, %s%s%s)\n", ch->file.name, ch->file.path, hearth_model_arch(ch->model), sz,
 	       ch->file.quant[0] ? ", " : "", ch->file.quant);
 	printf("template:  %s\n", !strcmp(ch->tmpl_name, "model") ? "the model's own" : ch->tmpl_name);
-	printf("context:   %" PRId32 " of %" PRId32 " tokens used (%zu message%s); overflow: %s\n", ch->ctx_used,
-	       ch->n_ctx, ch->conv.n, ch->conv.n == 1 ? "" : "s", ch->overflow == OVERFLOW_DROP ? "drop-oldest" : "stop");
+	/* what the next turn starts from: the conversation rendered as it stands */
+	hearth_token *ids = NULL;
+	size_t n_ids = 0;
+	bool opens;
+	if (build_prompt(ch, &ids, &n_ids, &opens) == 0)
+		printf("context:   %zu of %" PRId32 " tokens used (%zu message%s); overflow: %s\n", n_ids, ch->n_ctx,
+		       ch->conv.n, ch->conv.n == 1 ? "" : "s", ch->overflow == OVERFLOW_DROP ? "drop-oldest" : "stop");
+	else
+		printf("context:   ? of %" PRId32 " tokens (%zu message%s; the template failed: %s)\n", ch->n_ctx,
+		       ch->conv.n, ch->conv.n == 1 ? "" : "s", hearth_errmsg());
+	free(ids);
 	printf("threads:   %d\n", ch->n_threads ? ch->n_threads : hx_n_cpus());
 	if (ch->conv.system)
 		printf("system:    %s\n", ch->conv.system);
@@ -708,7 +724,7 @@ static void print_stats(struct chat *ch)
 		printf(" (first turn: %.1f ms for %" PRId32 " prompt tokens, %" PRId32 " reused)", ch->first.ttft_ms,
 		       ch->first.n_prompt, ch->first.n_cached);
 	printf("\n");
-	printf("context:     %" PRId32 " of %" PRId32 " tokens\n", ch->ctx_used, ch->n_ctx);
+	printf("context:     %" PRId32 " of %" PRId32 " tokens after the reply\n", ch->ctx_used, ch->n_ctx);
 }
 
 /* Splits "word rest" in place: returns the rest (trimmed), NUL-terminating word. */

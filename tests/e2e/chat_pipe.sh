@@ -57,6 +57,13 @@ grep -q "^loaded 4 messages from $T/c.json (with a system prompt)" "$T/out" || f
 grep -q '^system:    Be brief.$' "$T/out" || fail "!show after load"
 grep -q '^no reply yet$' "$T/out" || fail "!stats before a reply"
 
+# think on|off reaches the template (Qwen3 writes an empty <think></think> when off)
+printf 'Hi\n!show\n!set think off\n!show\n' | chat -m "$M" -n 4 --temp 0 >"$T/out" || fail "think run"
+on=$(grep '^context:' "$T/out" | sed -n 1p | awk '{print $2}')
+off=$(grep '^context:' "$T/out" | sed -n 2p | awk '{print $2}')
+[ -n "$on" ] && [ -n "$off" ] && [ "$off" -gt "$on" ] || fail "think off did not change the prompt ($on -> $off)"
+grep -q '^think = off$' "$T/out" || fail "!set think"
+
 # bad conversation files are refused with a reason, and the chat goes on
 echo '{"messages": [{"role": "tool", "content": "x"}]}' >"$T/bad1.json"
 echo '{"messages": "nope"}' >"$T/bad2.json"
