@@ -1,0 +1,108 @@
+/*
+ * matmul.c - y = x * W^T over the thread pool.
+ *
+ * Two phases inside one pool run:
+ *   1. the M activation rows are converted to the weight type's activation type
+ *      (kern_vec_dot_type) into `scratch`, rows split across threads;
+ *   2. after a barrier, the output is cut into work items of (a chunk of weight
+ *      rows) x (a block of activation columns) which threads take from a shared
+ *      counter, each item being one call of the active table's `mm`.
+ * The item shape depends only on (N, M), never on the thread count, and each
+ * output element is produced by exactly one mm call on identical inputs, so the
+ * result bits are the same for any number of threads.
+ */
+#include "kernels/kernels.h"
+#include "util/util.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+size_t kern_matmul_scratch_size(int type, int64_t K, int64_t M)
+{
+	int at = kern_vec_dot_type(type);
+	if (at < 0 || at == HEARTH_TYPE_F32 || K <= 0 || M <= 0)
+		return 0;
+	return kern_row_size(at, K) * (size_t)M;
+}
+
+struct mm_ctx {
+	kern_pool *pool;
+	kern_mm_fn mm;
+	kern_act_fn act;
+	const char *w;
+	size_t ldw;
+	int64_t K, N, M;
+	const float *x;
+	const char *a; /* converted activations (or x itself for F32) */
+	char *scratch;
+	size_t lda;
+	float *y;
+	int64_t rows_per_item, cols_per_item, n_row_items, n_items;
+	atomic_llong next;
+};
+
+static void mm_worker(void *arg, int ith, int nth)
+{
+	struct mm_ctx *c = arg;
+	if (c->scratch) {
+		for (int64_t m = ith; m < c->M; m += nth)
+			c->act(c->x + m * c->K, c->scratch + (size_t)m * c->lda, c->K);
+		kern_pool_barrier(c->pool);
+	}
+	for (;;) {
+		int64_t it = atomic_fetch_add_explicit(&c->next, 1, memory_order_relaxed);
+		if (it >= c->n_items)
+			break;
+		/* row-chunk major: consecutive items share weight rows, keeping them in cache */
+		int64_t ri = it / (c->n_items / c->n_row_items), ci = it % (c->n_items / c->n_row_items);
+		int64_t r0 = ri * c->rows_per_item, c0 = ci * c->cols_per_item;
+		int nr = (int)HX_MIN(c->rows_per_item, c->N - r0);
+		int nc = (int)HX_MIN(c->cols_per_item, c->M - c0);
+		c->mm(c->K, nr, nc, c->y + c0 * c->N + r0, (size_t)c->N, c->w + (size_t)r0 * c->ldw, c->ldw,
+		      c->a + (size_t)c0 * c->lda, c->lda);
+	}
+}
+
+void kern_matmul(kern_pool *pool, int type, const void *w, int64_t K, int64_t N, const float *x, int64_t M,
+                 float *y, void *scratch)
+{
+	if (N <= 0 || M <= 0)
+		return;
+	const kern_isa *isa = kern_isa_active();
+	int at = kern_vec_dot_type(type);
+	HX_ASSERT(at >= 0 && isa->mm[type] && isa->act[at] && K > 0);
+	struct mm_ctx c;
+	memset(&c, 0, sizeof c);
+	c.pool = pool;
+	c.mm = isa->mm[type];
+	c.act = isa->act[at];
+	c.w = w;
+	c.ldw = kern_row_size(type, K);
+	c.K = K;
+	c.N = N;
+	c.M = M;
+	c.x = x;
+	c.y = y;
+	if (at == HEARTH_TYPE_F32) {
+		c.a = (const char *)x;
+		c.lda = (size_t)K * sizeof(float);
+	} else {
+		HX_ASSERT(scratch);
+		c.scratch = scratch;
+		c.a = scratch;
+		c.lda = kern_row_size(at, K);
+	}
+	/* Work items: 16 weight rows for decode (enough items to balance two or more
+	 * threads even for small N), 32 rows x 64 columns for batches. */
+	if (M == 1) {
+		c.rows_per_item = 16;
+		c.cols_per_item = 1;
+	} else {
+		c.rows_per_item = 32;
+		c.cols_per_item = 64;
+	}
+	c.n_row_items = (N + c.rows_per_item - 1) / c.rows_per_item;
+	c.n_items = c.n_row_items * ((M + c.cols_per_item - 1) / c.cols_per_item);
+	atomic_init(&c.next, 0);
+	kern_pool_run(pool, mm_worker, &c);
+}
