@@ -53,6 +53,9 @@ static void usage(FILE *f)
 		"                            ~/.cache/huggingface/hub\n"
 		"  -c, --ctx N               context size in tokens (default: the model's, at most 4096)\n"
 		"  -t, --threads N           threads (default: all cores)\n"
+		"  --template FILE|NAME      chat template: a Jinja file, or a built-in (chatml, llama2,\n"
+		"                            llama3, zephyr, gemma); default: the model's own, else a\n"
+		"                            built-in chosen from its special tokens\n"
 		"\n"
 		"conversation:\n"
 		"  --system TEXT             system prompt\n"
@@ -115,6 +118,7 @@ struct chat {
 	hearth_engine *engine;
 	int32_t n_ctx;
 	int n_threads;
+	const char *template_arg; /* --template: a file or a built-in name */
 	/* conversation */
 	struct chat_conv conv;
 	struct chat_settings set;
@@ -167,7 +171,22 @@ static int load_model(struct chat *ch)
 	if ((rc = hearth_vocab_load(g, &ch->vocab)))
 		return hx_errprefix(rc, "%s: tokenizer: ", ch->file.path);
 	hearth_str src;
-	if (hearth_gguf_get_str(g, "tokenizer.chat_template", &src) == 0 && src.len > 0) {
+	if (ch->template_arg) {
+		const char *b = hearth_chat_builtin_template(ch->template_arg);
+		if (b) {
+			ch->tmpl_name = ch->template_arg;
+			rc = hearth_chat_template_parse(b, strlen(b), ch->tmpl_name, NULL, &ch->tmpl);
+		} else {
+			char *text = NULL;
+			size_t len = 0;
+			if ((rc = hx_read_file(ch->template_arg, &text, &len)))
+				return hx_errprefix(rc, "--template: not a built-in template (chatml, llama2, llama3, "
+						       "zephyr, gemma) nor a readable file: ");
+			ch->tmpl_name = ch->template_arg;
+			rc = hearth_chat_template_parse(text, len, ch->template_arg, NULL, &ch->tmpl);
+			free(text);
+		}
+	} else if (hearth_gguf_get_str(g, "tokenizer.chat_template", &src) == 0 && src.len > 0) {
 		ch->tmpl_name = "model";
 		rc = hearth_chat_template_parse(src.ptr, (size_t)src.len, "chat template", NULL, &ch->tmpl);
 	} else {
@@ -530,7 +549,8 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 	free(g.q);
 	if (pr.think_note)
 		printf("\r\033[K");
-	if (pr.shown != SHOWN_NOTHING && !pr.at_line_start)
+	/* end the reply's line; from a pipe every reply is one line, even an empty one */
+	if ((pr.shown != SHOWN_NOTHING || !ch->interactive) && !(pr.shown != SHOWN_NOTHING && pr.at_line_start))
 		putchar('\n');
 	ch->last = g.stats;
 	ch->have_last = true;
@@ -930,6 +950,11 @@ int cmd_chat(int argc, char **argv)
 				fprintf(stderr, "error: --models-dir needs a value\n");
 				return 2;
 			}
+		} else if (cli_is(a, "--template", NULL)) {
+			if (!(ch.template_arg = NEXT())) {
+				fprintf(stderr, "error: --template needs a value\n");
+				return 2;
+			}
 		} else if (cli_is(a, "--system", NULL)) {
 			if (!(system = NEXT())) {
 				fprintf(stderr, "error: --system needs a value\n");
@@ -984,8 +1009,8 @@ int cmd_chat(int argc, char **argv)
 			return 2;
 		}
 		if (eq && !(cli_is(a, "-m", "--model") || cli_is(a, "--models-dir", "--system") ||
-			    cli_is(a, "--ctx", "--threads") || cli_is(a, "--temp", "--temperature") ||
-			    cli_is(a, "--top-p", "--min-p") || cli_is(a, "--repeat-penalty", "--top-k") ||
+			    cli_is(a, "--template", NULL) || cli_is(a, "--ctx", "--threads") ||
+			    cli_is(a, "--temp", "--temperature") || cli_is(a, "--top-p", "--min-p") || cli_is(a, "--repeat-penalty", "--top-k") ||
 			    cli_is(a, "--seed", "--max-tokens") || cli_is(a, "--context-overflow", NULL))) {
 			fprintf(stderr, "error: %s takes no value\n", a);
 			return 2;

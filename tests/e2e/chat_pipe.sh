@@ -15,7 +15,7 @@ chat() { XDG_DATA_HOME="$T/data" "$H" chat -t 1 "$@"; }
 # --help documents the flags and commands
 help=$("$H" chat --help) || fail "--help exit status"
 for w in "usage: hearth chat" --system --temp --top-k --top-p --min-p --repeat-penalty --seed \
-	--max-tokens --ctx --threads --think --no-think --hide-think --models-dir \
+	--max-tokens --ctx --threads --template --think --no-think --hide-think --models-dir \
 	"--context-overflow" drop-oldest '!help' '!exit' '!reset' '!set PARAM VALUE' '!show' '!stats' \
 	'!save FILE' '!load FILE' '!retry' NO_COLOR '"""' HF_HUB_CACHE; do
 	echo "$help" | grep -qF -- "$w" || fail "--help does not mention $w"

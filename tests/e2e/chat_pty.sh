@@ -144,4 +144,29 @@ wait_prompt 1
 tm capture-pane -p -e -t $W | grep -q "$(printf '\033')\[1m" && fail "colour despite NO_COLOR"
 tm send-keys -t $W C-d
 wait_for '^EXITED=0$'
+# thinking: a template whose generation prompt opens <think> makes the whole reply
+# reasoning, shown dimmed under "Thinking..." - or not at all with --hide-think
+cat >"$T/think.jinja" <<'EOF'
+{%- for m in messages %}<|im_start|>{{ m.role }}
+{{ m.content }}<|im_end|>
+{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant
+<think>
+{% endif %}
+EOF
+W=chat4
+tm new-session -d -s $W -x 160 -y 50 \
+	"env TERM=xterm-256color XDG_DATA_HOME='$T/data' '$H' chat -m '$M' -t 1 -n 12 --template '$T/think.jinja'; echo EXITED=\$?; sleep 60"
+wait_prompt 1
+send "Hi"
+wait_prompt 2
+screen | grep -q '^Thinking\.\.\.$' || fail "no Thinking... header"
+tm capture-pane -p -e -t $W | grep -q "$(printf '\033')\[2m" || fail "thinking is not dimmed"
+send "!set hide_think on"
+wait_for '^hide_think = on$'
+send "Again"
+wait_prompt 4
+[ "$(screen | grep -c '^Thinking')" = 1 ] || fail "thinking shown despite hide_think"
+screen | grep -q 'thinking\.\.\.' && fail "the hidden-thinking placeholder was not erased"
+send "!exit"
+wait_for '^EXITED=0$'
 echo ok
