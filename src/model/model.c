@@ -406,6 +406,15 @@ fail:
 	return rc;
 }
 
+/* Prefixes the message with the file name unless a lower layer already did. */
+static int prefix_path(int rc, const char *path)
+{
+	size_t n = strlen(path);
+	if (strncmp(hearth_errmsg(), path, n) != 0 || hearth_errmsg()[n] != ':')
+		hx_errprefix(rc, "%s: ", path);
+	return rc;
+}
+
 int hearth_model_check(const hearth_gguf *g)
 {
 	const struct model_arch *a = NULL;
@@ -415,7 +424,7 @@ int hearth_model_check(const hearth_gguf *g)
 		return hx_err(HEARTH_EINVAL, "hearth_model_check: no file");
 	int rc = model_parse(g, &a, &hp, globals, NULL);
 	if (rc)
-		return hx_errprefix(rc, "%s: ", hearth_gguf_path(g));
+		return prefix_path(rc, hearth_gguf_path(g));
 	return 0;
 }
 
@@ -448,7 +457,7 @@ int hearth_model_load(const char *path, const hearth_model_params *params, heart
 	const hearth_gguf_tensor *globals[3];
 	rc = model_parse(g, &m->arch, &m->hp, globals, &m->layers);
 	if (rc) {
-		hx_errprefix(rc, "%s: ", path);
+		prefix_path(rc, path);
 		free(m);
 		hearth_gguf_free(g);
 		return rc;
