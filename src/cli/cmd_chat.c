@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -487,6 +488,15 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 		pthread_cond_destroy(&g.cv);
 		return -1;
 	}
+	/* keys typed during the reply are not echoed into it; they stay queued and
+	 * appear at the next prompt */
+	struct termios tio_saved;
+	bool tio = ch->interactive && tcgetattr(STDIN_FILENO, &tio_saved) == 0;
+	if (tio) {
+		struct termios t = tio_saved;
+		t.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSANOW, &t);
+	}
 	struct printer pr = {ch, SHOWN_NOTHING, false, true};
 	/* a long prompt takes a while: turn a wheel until the first text */
 	struct chat_spinner *wait = ch->interactive ? chat_spinner_start_after("", 300) : NULL;
@@ -515,6 +525,8 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 				lcap = n;
 			} else {
 				n = 0;
+				g.qlen = 0; /* dropped: the reply is reported incomplete below */
+				g.oom = true;
 			}
 		}
 		if (n) {
@@ -545,6 +557,8 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 			break;
 	}
 	chat_spinner_stop(wait);
+	if (tio)
+		tcsetattr(STDIN_FILENO, TCSANOW, &tio_saved);
 	free(local);
 	free(g.q);
 	if (pr.think_note)
