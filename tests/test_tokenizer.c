@@ -182,6 +182,216 @@ static void test_golden_sets(void **state)
 	assert_int_equal(total_bad, 0);
 }
 
+/* The prompts of the golden model runs (testdata/golden/<model>.json) must give
+ * the prompt tokens llama.cpp fed the model: add_special and parse_special on, so
+ * this checks BOS per add_bos and SPM's space after special tokens. */
+static void test_golden_prompts(void **state)
+{
+	(void)state;
+	TU_REQUIRE_TESTDATA();
+	static const char *const models[] = {"llama-spm-f32", "qwen2-f32", "qwen3-f32", "smollm3-f32",
+	                                     "llama-q-sweep-f32"};
+	int n_ok = 0, n_all = 0;
+	for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+		char rel[256], path[4096];
+		snprintf(rel, sizeof rel, "golden/%s.json", models[m]);
+		tu_path(path, sizeof path, rel);
+		json_error_t jerr;
+		json_t *j = json_load_file(path, 0, &jerr);
+		assert_non_null(j);
+		snprintf(rel, sizeof rel, "models/%s.gguf", models[m]);
+		struct loaded l;
+		assert_int_equal(load_vocab(rel, &l), 0);
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(j, "cases"), i, c)
+		{
+			const char *prompt = json_string_value(json_object_get(c, "prompt"));
+			if (!prompt)
+				continue;
+			json_t *toks = json_object_get(c, "tokens");
+			size_t np = (size_t)json_integer_value(json_object_get(c, "n_prompt"));
+			int32_t ids[4096];
+			size_t n;
+			assert_int_equal(hearth_tokenize(l.v, prompt, strlen(prompt), true, true, ids, 4096, &n), 0);
+			bool same = n == np;
+			for (size_t k = 0; same && k < np; k++)
+				same = ids[k] == json_integer_value(json_array_get(toks, k));
+			if (!same)
+				print_message("  MISMATCH %s %s: %zu tokens, want %zu\n", models[m],
+				              json_string_value(json_object_get(c, "name")), n, np);
+			n_ok += same;
+			n_all++;
+		}
+		unload(&l);
+		json_decref(j);
+	}
+	print_message("golden model prompts: %d/%d match\n", n_ok, n_all);
+	assert_int_equal(n_ok, n_all);
+}
+
+/* ---- a tiny GGUF writer for crafted vocabularies ---- */
+struct gw {
+	unsigned char buf[8192];
+	size_t n;
+	uint64_t n_kv;
+};
+
+static void gw_raw(struct gw *w, const void *p, size_t n)
+{
+	assert_true(w->n + n <= sizeof w->buf);
+	memcpy(w->buf + w->n, p, n);
+	w->n += n;
+}
+
+static void gw_u32(struct gw *w, uint32_t x)
+{
+	gw_raw(w, &x, 4);
+}
+
+static void gw_u64(struct gw *w, uint64_t x)
+{
+	gw_raw(w, &x, 8);
+}
+
+static void gw_str(struct gw *w, const char *s)
+{
+	gw_u64(w, strlen(s));
+	gw_raw(w, s, strlen(s));
+}
+
+static void gw_key(struct gw *w, const char *k, uint32_t type)
+{
+	gw_str(w, k);
+	gw_u32(w, type);
+	w->n_kv++;
+}
+
+static void gw_kv_str(struct gw *w, const char *k, const char *v)
+{
+	gw_key(w, k, HEARTH_GGUF_STRING);
+	gw_str(w, v);
+}
+
+static void gw_kv_strs(struct gw *w, const char *k, const char *const *v, size_t n)
+{
+	gw_key(w, k, HEARTH_GGUF_ARRAY);
+	gw_u32(w, HEARTH_GGUF_STRING);
+	gw_u64(w, n);
+	for (size_t i = 0; i < n; i++)
+		gw_str(w, v[i]);
+}
+
+static void gw_kv_u32(struct gw *w, const char *k, uint32_t v)
+{
+	gw_key(w, k, HEARTH_GGUF_U32);
+	gw_u32(w, v);
+}
+
+static void gw_kv_bool(struct gw *w, const char *k, bool v)
+{
+	gw_key(w, k, HEARTH_GGUF_BOOL);
+	unsigned char b = v;
+	gw_raw(w, &b, 1);
+}
+
+/* Builds a whole file: header + the kv bytes in `body` + padding. */
+static size_t gw_finish(const struct gw *body, unsigned char *out, size_t cap)
+{
+	size_t n = 0;
+	memcpy(out, "GGUF", 4);
+	uint32_t ver = 3;
+	memcpy(out + 4, &ver, 4);
+	uint64_t nt = 0, nkv = body->n_kv;
+	memcpy(out + 8, &nt, 8);
+	memcpy(out + 16, &nkv, 8);
+	n = 24;
+	assert_true(n + body->n + 32 <= cap);
+	memcpy(out + n, body->buf, body->n);
+	n += body->n;
+	while (n % 32)
+		out[n++] = 0;
+	return n;
+}
+
+static const char *const k_small_tokens[] = {"a", "b", "ab", "<|x|>", "c"};
+static const char *const k_small_merges[] = {"a b"};
+
+/* Loads a crafted vocabulary; returns the load result (and the message). */
+static int load_crafted(struct gw *w, unsigned char *file, size_t cap, hearth_vocab **v)
+{
+	size_t n = gw_finish(w, file, cap);
+	hearth_gguf *g;
+	int rc = hearth_gguf_open_memory(file, n, "crafted", &g);
+	if (rc) {
+		print_message("crafted file rejected by the GGUF reader: %s\n", hearth_errmsg());
+		return rc;
+	}
+	rc = hearth_vocab_load(g, v);
+	hearth_gguf_free(g);
+	return rc;
+}
+
+static void test_crafted_vocabs(void **state)
+{
+	(void)state;
+	static unsigned char file[9000];
+	hearth_vocab *v;
+	struct gw w;
+
+	/* a valid tiny BPE vocabulary: loads, merges, frees the gguf first */
+	memset(&w, 0, sizeof w);
+	gw_kv_str(&w, "tokenizer.ggml.model", "gpt2");
+	gw_kv_str(&w, "tokenizer.ggml.pre", "qwen2");
+	gw_kv_strs(&w, "tokenizer.ggml.tokens", k_small_tokens, 5);
+	gw_kv_strs(&w, "tokenizer.ggml.merges", k_small_merges, 1);
+	assert_int_equal(load_crafted(&w, file, sizeof file, &v), 0);
+	int32_t ids[8];
+	size_t n;
+	assert_int_equal(hearth_tokenize(v, "abc", 3, true, false, ids, 8, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[0], 2);
+	assert_int_equal(ids[1], 4);
+	assert_int_equal(hearth_vocab_token_type(v, 3), HEARTH_TOKEN_NORMAL);
+	hearth_vocab_free(v);
+
+	struct {
+		const char *what, *key;
+		int rc;
+	} bad[] = {
+		{"unknown pre-tokenizer", "'no-such-pre'", HEARTH_EUNSUPPORTED},
+		{"merge without a space", "tokenizer.ggml.merges", HEARTH_EFORMAT},
+		{"bos out of range", "tokenizer.ggml.bos_token_id", HEARTH_EFORMAT},
+		{"missing tokens", "tokenizer.ggml.tokens", HEARTH_ENOTFOUND},
+		{"unknown model", "'t5'", HEARTH_EUNSUPPORTED},
+		{"add_bos without bos", "add_bos_token", HEARTH_EFORMAT},
+		{"missing merges", "tokenizer.ggml.merges", HEARTH_ENOTFOUND},
+		{"tokens not an array", "tokenizer.ggml.tokens", HEARTH_ETYPE},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(&w, 0, sizeof w);
+		gw_kv_str(&w, "tokenizer.ggml.model", i == 4 ? "t5" : "gpt2");
+		gw_kv_str(&w, "tokenizer.ggml.pre", i == 0 ? "no-such-pre" : i == 5 ? "default" : "gpt-2");
+		if (i == 7)
+			gw_kv_str(&w, "tokenizer.ggml.tokens", "a");
+		else if (i != 3)
+			gw_kv_strs(&w, "tokenizer.ggml.tokens", k_small_tokens, i == 5 ? 3 : 5);
+		static const char *const bad_merge[] = {"ab"};
+		if (i != 6)
+			gw_kv_strs(&w, "tokenizer.ggml.merges", i == 1 ? bad_merge : k_small_merges, 1);
+		if (i == 2)
+			gw_kv_u32(&w, "tokenizer.ggml.bos_token_id", 5);
+		if (i == 5)
+			gw_kv_bool(&w, "tokenizer.ggml.add_bos_token", true);
+		v = (hearth_vocab *)1;
+		int rc = load_crafted(&w, file, sizeof file, &v);
+		print_message("%-22s -> %s\n", bad[i].what, hearth_errmsg());
+		assert_int_equal(rc, bad[i].rc);
+		assert_null(v);
+		assert_non_null(strstr(hearth_errmsg(), bad[i].key));
+	}
+}
+
 static void test_hostile(void **state)
 {
 	(void)state;
@@ -397,6 +607,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_sets),
+		cmocka_unit_test(test_golden_prompts),
+		cmocka_unit_test(test_crafted_vocabs),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_detok_stream),

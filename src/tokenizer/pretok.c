@@ -16,6 +16,7 @@
 #include "tokenizer/tokenizer.h"
 #include "util/util.h"
 
+#include <pthread.h>
 #include <utf8proc.h>
 
 /* ---------------------------------------------------------------------------------
@@ -90,24 +91,34 @@ static unsigned flags_slow(uint32_t cp)
 	return f;
 }
 
-/* ASCII is by far the most frequent input: a precomputed table for it. */
-static const uint16_t *ascii_flags(void)
+/* ASCII is by far the most frequent input: a table for it, and the inverse GPT-2
+ * byte map, filled once (pthread_once: tokenizers may run on several threads). */
+static uint32_t byte_to_cpt_slow(uint8_t b);
+static uint16_t g_ascii_flags[128];
+static uint16_t g_byte_cpt[256];
+static int16_t g_cpt_byte[324];
+static pthread_once_t g_tables_once = PTHREAD_ONCE_INIT;
+
+static void init_tables(void)
 {
-	static uint16_t table[128];
-	static int ready;
-	if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
-		for (uint32_t c = 0; c < 128; c++)
-			table[c] = (uint16_t)flags_slow(c);
-		__atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+	for (uint32_t c = 0; c < 128; c++)
+		g_ascii_flags[c] = (uint16_t)flags_slow(c);
+	for (int i = 0; i < 324; i++)
+		g_cpt_byte[i] = -1;
+	for (int b = 0; b < 256; b++) {
+		g_byte_cpt[b] = (uint16_t)byte_to_cpt_slow((uint8_t)b);
+		g_cpt_byte[g_byte_cpt[b]] = (int16_t)b;
 	}
-	return table;
+}
+
+void tok_unicode_init(void)
+{
+	pthread_once(&g_tables_once, init_tables);
 }
 
 unsigned tok_cpt_flags(uint32_t cp)
 {
-	if (cp < 128)
-		return ascii_flags()[cp];
-	return flags_slow(cp);
+	return cp < 128 ? g_ascii_flags[cp] : flags_slow(cp);
 }
 
 size_t tok_utf8_len(uint8_t lead)
@@ -192,7 +203,7 @@ size_t tok_utf8_encode(uint32_t cp, char *out)
 
 /* GPT-2's byte <-> printable code point map: bytes '!'..'~', 0xA1..0xAC and
  * 0xAE..0xFF stand for themselves; the other 68 bytes map to 256, 257, ... in order. */
-uint32_t tok_byte_to_cpt(uint8_t b)
+static uint32_t byte_to_cpt_slow(uint8_t b)
 {
 	if ((b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE))
 		return b;
@@ -203,18 +214,14 @@ uint32_t tok_byte_to_cpt(uint8_t b)
 	return 256 + k;
 }
 
+uint32_t tok_byte_to_cpt(uint8_t b)
+{
+	return g_byte_cpt[b];
+}
+
 int tok_cpt_to_byte(uint32_t cp)
 {
-	static int16_t inv[324];
-	static int ready;
-	if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) {
-		for (int i = 0; i < 324; i++)
-			inv[i] = -1;
-		for (int b = 0; b < 256; b++)
-			inv[tok_byte_to_cpt((uint8_t)b)] = (int16_t)b;
-		__atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-	}
-	return cp < 324 ? inv[cp] : -1;
+	return cp < 324 ? g_cpt_byte[cp] : -1;
 }
 
 /* ---------------------------------------------------------------------------------

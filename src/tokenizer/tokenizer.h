@@ -132,6 +132,9 @@ enum {
 	TOK_CPT_UNDEFINED = 1 << 7,
 	TOK_CPT_SPACE = 1 << 8, /* Unicode White_Space */
 };
+/* Fills the Unicode tables; hearth_vocab_load calls it, so every function below
+ * may be used by whoever holds a loaded vocabulary. */
+void tok_unicode_init(void);
 /* Category flags of a code point (never 0 for a code point <= 0x10FFFF). */
 unsigned tok_cpt_flags(uint32_t cp);
 /* Decodes UTF-8 as llama.cpp does (an invalid byte becomes U+FFFD and is skipped).

@@ -780,6 +780,7 @@ int hearth_vocab_load(const hearth_gguf *g, hearth_vocab **out)
 	if (!g || !out)
 		return hx_err(HEARTH_EINVAL, "hearth_vocab_load: NULL argument");
 	*out = NULL;
+	tok_unicode_init();
 	hearth_vocab *v = hx_calloc(1, sizeof *v);
 	if (!v)
 		return HEARTH_ENOMEM;
