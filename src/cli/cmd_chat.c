@@ -789,11 +789,11 @@ static int command(struct chat *ch, char *line)
 	} else if (!strcmp(name, "exit") || !strcmp(name, "quit") || !strcmp(name, "bye") || !strcmp(name, "q")) {
 		return CMD_EXIT;
 	} else if (!strcmp(name, "reset") || !strcmp(name, "clear")) {
+		/* retry_text survives: after "context full", !reset then !retry resends it */
 		chat_conv_clear(&ch->conv);
-		free(ch->retry_text);
-		ch->retry_text = NULL;
 		ch->ctx_used = 0;
-		printf("conversation cleared%s\n", ch->conv.system ? " (the system prompt is kept)" : "");
+		printf("conversation cleared%s%s\n", ch->conv.system ? " (the system prompt is kept)" : "",
+		       ch->retry_text ? "; !retry sends your last message again" : "");
 	} else if (!strcmp(name, "set")) {
 		char *value = split_word(arg);
 		if (!arg[0]) {

@@ -88,11 +88,13 @@ grep -q '^nothing to retry$' "$T/out" || fail "!retry with no reply"
 grep -q '(0 messages)' "$T/out" || fail "!reset"
 
 # context full: stop (say so, offer !reset) ...
-printf 'Hello there, how are you\nTell me about the sea\nAnd the mountains\nAnd rivers\n' |
+printf 'Hello there, how are you\nTell me about the sea\nAnd the mountains\nAnd rivers\n!reset\n!retry\n!show\n' |
 	chat -m "$M" -n 16 --temp 0 --ctx 64 >"$T/out"
 [ $? = 1 ] || fail "a message that got no reply should make the exit status 1"
 grep -q 'context full' "$T/out" || fail "no context-full notice: $(cat "$T/out")"
 grep -q '!reset' "$T/out" || fail "context full should offer !reset"
+grep -q '^conversation cleared; !retry sends your last message again$' "$T/out" || fail "!reset after overflow"
+grep -q '(2 messages)' "$T/out" || fail "!retry after !reset did not answer the refused message"
 # ... or drop the oldest turns, keeping the system prompt
 printf 'Hello there, how are you\nTell me about the sea\nAnd the mountains\nAnd rivers\n!save %s\n' "$T/d.json" |
 	chat -m "$M" -n 16 --temp 0 --ctx 80 --system "S" --context-overflow=drop-oldest >"$T/out" ||
