@@ -34,7 +34,7 @@
 
 /* Records the message for this thread and returns `code`. */
 int hx_err(int code, const char *fmt, ...) HX_PRINTF(2, 3);
-int hx_verr(int code, const char *fmt, va_list ap);
+int hx_verr(int code, const char *fmt, va_list ap) HX_PRINTF(2, 0);
 /* Prepends a formatted prefix to the current message; returns `code`. */
 int hx_errprefix(int code, const char *fmt, ...) HX_PRINTF(2, 3);
 /* Clears the message. */
