@@ -3,11 +3,10 @@
  * continuation, concurrent requests equal the same requests run alone (with
  * chunked prefill), cancellation (API, callback, queued, shutdown), queue
  * bound, prompt-cache reuse, context full -> "length", stop strings, request
- * validation, and the streaming reasoning splitter at every split point.
+ * validation.
  */
 #include "testutil.h"
 
-#include "engine/engine.h"
 #include "hearth.h"
 
 #include <jansson.h>
@@ -529,82 +528,9 @@ static void test_seeded(void **state)
 	free_fx(&f);
 }
 
-/* ---- the reasoning splitter ---------------------------------------------------------- */
-
-struct split_out {
-	char r[256], c[256];
-	size_t nr, nc;
-	int stop_at; /* stop after this many calls (0: never) */
-	int calls;
-};
-
-static bool split_cb(void *user, bool reasoning, const char *text, size_t len)
-{
-	struct split_out *o = user;
-	assert_true(len > 0);
-	if (reasoning) {
-		memcpy(o->r + o->nr, text, len);
-		o->nr += len;
-	} else {
-		memcpy(o->c + o->nc, text, len);
-		o->nc += len;
-	}
-	o->calls++;
-	return o->stop_at && o->calls >= o->stop_at;
-}
-
-static void check_split(const char *in, bool start_inside, const char *want_r, const char *want_c)
-{
-	size_t n = strlen(in);
-	/* every way of cutting the input in three pieces */
-	for (size_t i = 0; i <= n; i++) {
-		for (size_t j = i; j <= n; j++) {
-			struct think t = {0};
-			struct split_out o = {0};
-			think_reset(&t, start_inside);
-			assert_int_equal(think_feed(&t, in, i, false, split_cb, &o), 0);
-			assert_int_equal(think_feed(&t, in + i, j - i, false, split_cb, &o), 0);
-			assert_int_equal(think_feed(&t, in + j, n - j, false, split_cb, &o), 0);
-			assert_int_equal(think_feed(&t, NULL, 0, true, split_cb, &o), 0);
-			o.r[o.nr] = 0;
-			o.c[o.nc] = 0;
-			if (strcmp(o.r, want_r) || strcmp(o.c, want_c))
-				print_message("input [%s] cut at %zu,%zu: reasoning [%s] content [%s]\n", in, i, j, o.r,
-				              o.c);
-			assert_string_equal(o.r, want_r);
-			assert_string_equal(o.c, want_c);
-			think_free(&t);
-		}
-	}
-}
-
-static void test_think_split(void **state)
-{
-	(void)state;
-	check_split("<think>\nhmm, a < b </thi\n</think>\n\nParis.", false, "hmm, a < b </thi\n", "Paris.");
-	check_split("\n<think>x</think>y", false, "x", "y");
-	check_split("Paris <think>no</think>", false, "", "Paris <think>no</think>");
-	check_split("<thin", false, "", "<thin");
-	check_split("<think>unfinished </thi", false, "unfinished </thi", "");
-	check_split("inside already</think>\n answer", true, "inside already", "answer");
-	check_split("no tags at all", true, "no tags at all", "");
-	check_split("<think></think>only", false, "", "only");
-	check_split("<<think>", false, "", "<<think>");
-
-	/* a stop request ends the call and drops the rest */
-	struct think t = {0};
-	struct split_out o = {.stop_at = 1};
-	think_reset(&t, false);
-	assert_int_equal(think_feed(&t, "<think>a</think>b", 17, false, split_cb, &o), 1);
-	assert_int_equal(o.nr, 1);
-	assert_int_equal(o.nc, 0);
-	think_free(&t);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_think_split),
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_golden_and_concurrent),
 		cmocka_unit_test(test_prompt_cache),

@@ -20,7 +20,6 @@
  * the tokens its KV sequence holds (the prompt cache); the last sampled token of
  * a finished request is never decoded, so it is not part of the mirror.
  */
-#include "engine/engine.h"
 #include "util/util.h"
 
 #include <pthread.h>
@@ -61,7 +60,7 @@ struct eng_slot {
 	uint64_t last_used;
 	hearth_sampler *smp;
 	hearth_detok *detok;
-	struct think th;      /* reasoning splitter */
+	hearth_think *th;     /* reasoning splitter */
 };
 
 struct hearth_engine {
@@ -151,20 +150,34 @@ static bool emit(struct eng_req *r, enum hearth_gen_event_kind kind, const char 
 	return false;
 }
 
-/* think_feed's output: CONTENT / REASONING events. */
-static bool think_emit(void *user, bool reasoning, const char *text, size_t len)
+struct think_sink {
+	struct eng_req *req;
+	bool cancel; /* a callback asked to cancel: emit nothing more */
+};
+
+/* hearth_think's output: CONTENT / REASONING events. */
+static void think_emit(void *user, enum hearth_think_part part, const char *text, size_t len)
 {
-	return emit(user, reasoning ? HEARTH_GEN_REASONING : HEARTH_GEN_CONTENT, text, len);
+	struct think_sink *k = user;
+	if (!k->cancel)
+		k->cancel = emit(k->req, part == HEARTH_THINK_REASONING ? HEARTH_GEN_REASONING : HEARTH_GEN_CONTENT,
+		                 text, len);
 }
 
 /* Passes text that cleared the stop matcher on to the reasoning splitter (or
- * straight out).  Returns true when a callback asked to cancel. */
+ * straight out); final flushes what the splitter holds.  Returns true when a
+ * callback asked to cancel. */
 static bool slot_text(struct eng_slot *s, const char *text, size_t len, bool final)
 {
 	struct eng_req *r = s->req;
 	if (!r->reasoning)
 		return len && emit(r, HEARTH_GEN_CONTENT, text, len);
-	return think_feed(&s->th, text, len, final, think_emit, r) == 1;
+	struct think_sink k = {r, false};
+	if (len)
+		hearth_think_feed(s->th, text, len, think_emit, &k);
+	if (final && !k.cancel)
+		hearth_think_finish(s->th, think_emit, &k);
+	return k.cancel;
 }
 
 /* ---- slots -------------------------------------------------------------------- */
@@ -296,7 +309,7 @@ static int slot_start(hearth_engine *e, struct eng_slot *s, struct eng_req *r)
 	r->st.n_cached = keep;
 	s->generating = false;
 	s->bidx = -1;
-	think_reset(&s->th, r->start_in_reasoning);
+	hearth_think_reset(s->th, r->start_in_reasoning);
 	hearth_detok_reset(s->detok);
 	int rc = hearth_sampler_create(&r->sp, e->n_vocab, &s->smp);
 	if (rc)
@@ -620,6 +633,9 @@ int hearth_engine_create(const hearth_model *model, const hearth_vocab *vocab, c
 		}
 		if ((rc = hearth_detok_create(vocab, 0, &s->detok)))
 			goto fail;
+		hearth_think_params tp = hearth_think_default_params();
+		if ((rc = hearth_think_create(&tp, &s->th)))
+			goto fail;
 	}
 	e->stats.n_slots = e->n_slots;
 	e->stats.max_queue = e->max_queue;
@@ -651,7 +667,7 @@ void hearth_engine_free(hearth_engine *e)
 	if (e->slots) {
 		for (int32_t i = 0; i < e->n_slots; i++) {
 			free(e->slots[i].cache);
-			think_free(&e->slots[i].th);
+			hearth_think_free(e->slots[i].th);
 			hearth_detok_free(e->slots[i].detok);
 			hearth_sampler_free(e->slots[i].smp);
 		}
