@@ -18,8 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) HX_PRINTF(3, 4);
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+static int set_err(char *err, size_t errlen, const char *fmt, ...) HX_PRINTF(3, 4);
+static int set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -115,9 +115,9 @@ int chat_settings_set(struct chat_settings *s, const char *name, const char *val
 {
 	const struct param *p = find_param(name);
 	if (!p)
-		return fail(err, errlen, "unknown parameter '%s'; parameters: %s", name, chat_settings_names());
+		return set_err(err, errlen, "unknown parameter '%s'; parameters: %s", name, chat_settings_names());
 	if (!value || !value[0])
-		return fail(err, errlen, "%s needs a value", p->name);
+		return set_err(err, errlen, "%s needs a value", p->name);
 	struct chat_settings t = *s;
 	char *end;
 	errno = 0;
@@ -125,14 +125,14 @@ int chat_settings_set(struct chat_settings *s, const char *name, const char *val
 	case P_FLOAT: {
 		double v = strtod(value, &end);
 		if (errno || end == value || *end || !isfinite(v) || fabs(v) > 1e6)
-			return fail(err, errlen, "%s expects a number, got '%s'", p->name, value);
+			return set_err(err, errlen, "%s expects a number, got '%s'", p->name, value);
 		*float_field(&t, p->name) = (float)v;
 		break;
 	}
 	case P_INT: {
 		long long v = strtoll(value, &end, 10);
 		if (errno || end == value || *end || v < 0 || v > INT32_MAX)
-			return fail(err, errlen, "%s expects a whole number from 0 to %d, got '%s'", p->name, INT32_MAX,
+			return set_err(err, errlen, "%s expects a whole number from 0 to %d, got '%s'", p->name, INT32_MAX,
 				    value);
 		t.sp.top_k = (int32_t)v;
 		break;
@@ -140,7 +140,7 @@ int chat_settings_set(struct chat_settings *s, const char *name, const char *val
 	case P_SEED: {
 		long long v = strtoll(value, &end, 10);
 		if (errno || end == value || *end || v < -1)
-			return fail(err, errlen, "seed expects -1 (random) or a whole number from 0 to %lld, got '%s'",
+			return set_err(err, errlen, "seed expects -1 (random) or a whole number from 0 to %lld, got '%s'",
 				    (long long)INT64_MAX, value);
 		t.sp.seed = v < 0 ? HEARTH_SEED_RANDOM : (uint64_t)v;
 		break;
@@ -148,7 +148,7 @@ int chat_settings_set(struct chat_settings *s, const char *name, const char *val
 	case P_MAXTOK: {
 		long long v = strtoll(value, &end, 10);
 		if (errno || end == value || *end || v < -1 || v > INT32_MAX)
-			return fail(err, errlen, "max_tokens expects 0 (no limit) or a whole number up to %d, got '%s'",
+			return set_err(err, errlen, "max_tokens expects 0 (no limit) or a whole number up to %d, got '%s'",
 				    INT32_MAX, value);
 		t.max_tokens = v < 0 ? 0 : (int32_t)v;
 		break;
@@ -156,7 +156,7 @@ int chat_settings_set(struct chat_settings *s, const char *name, const char *val
 	case P_BOOL: {
 		bool b;
 		if (!parse_bool(value, &b))
-			return fail(err, errlen, "%s expects on or off, got '%s'", p->name, value);
+			return set_err(err, errlen, "%s expects on or off, got '%s'", p->name, value);
 		if (!strcmp(p->name, "think"))
 			t.think = b;
 		else
@@ -165,7 +165,7 @@ int chat_settings_set(struct chat_settings *s, const char *name, const char *val
 	}
 	}
 	if (hearth_sampler_params_check(&t.sp) != 0)
-		return fail(err, errlen, "%s", hearth_errmsg());
+		return set_err(err, errlen, "%s", hearth_errmsg());
 	*s = t;
 	return 0;
 }
@@ -271,7 +271,7 @@ int chat_conv_save(const struct chat_conv *c, const struct chat_settings *s, con
 		json_decref(root);
 		json_decref(msgs);
 		json_decref(set);
-		return fail(err, errlen, "out of memory");
+		return set_err(err, errlen, "out of memory");
 	}
 	json_object_set_new(root, "format", json_string("hearth-chat"));
 	json_object_set_new(root, "version", json_integer(1));
@@ -299,7 +299,7 @@ int chat_conv_save(const struct chat_conv *c, const struct chat_settings *s, con
 			json_decref(m);
 			json_decref(msgs);
 			json_decref(root);
-			return fail(err, errlen, "message %zu is not valid UTF-8", i + 1);
+			return set_err(err, errlen, "message %zu is not valid UTF-8", i + 1);
 		}
 		json_object_set_new(m, "content", content);
 		if (c->msgs[i].reasoning && c->msgs[i].reasoning[0])
@@ -315,10 +315,10 @@ int chat_conv_save(const struct chat_conv *c, const struct chat_settings *s, con
 		goto oom;
 	snprintf(tmp, pl + 16, "%s.tmp%d", path, (int)(getpid() % 100000));
 	if (json_dump_file(root, tmp, JSON_INDENT(1) | JSON_ENSURE_ASCII) != 0) {
-		fail(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		set_err(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 		unlink(tmp);
 	} else if (rename(tmp, path) != 0) {
-		fail(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		set_err(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
 		unlink(tmp);
 	} else {
 		rc = 0;
@@ -329,7 +329,7 @@ int chat_conv_save(const struct chat_conv *c, const struct chat_settings *s, con
 oom:
 	json_decref(msgs);
 	json_decref(root);
-	return fail(err, errlen, "out of memory");
+	return set_err(err, errlen, "out of memory");
 }
 
 /* Reads the optional settings object into *s (all or nothing: checked as a whole). */
@@ -351,10 +351,10 @@ static int load_settings(json_t *set, struct chat_settings *s, char *err, size_t
 		else if (json_is_real(v))
 			snprintf(buf, sizeof buf, "%.9g", json_real_value(v));
 		else
-			return fail(err, errlen, "settings.%s must be a number or a boolean", key);
+			return set_err(err, errlen, "settings.%s must be a number or a boolean", key);
 		char e[256];
 		if (chat_settings_set(&t, p->name, buf, e, sizeof e) != 0)
-			return fail(err, errlen, "settings: %s", e);
+			return set_err(err, errlen, "settings: %s", e);
 	}
 	*s = t;
 	return 0;
@@ -364,48 +364,48 @@ int chat_conv_load(struct chat_conv *c, struct chat_settings *s, const char *pat
 {
 	struct stat st;
 	if (stat(path, &st) != 0)
-		return fail(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return set_err(err, errlen, "cannot open %s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return fail(err, errlen, "%s is not a regular file", path);
+		return set_err(err, errlen, "%s is not a regular file", path);
 	if ((uint64_t)st.st_size > CHAT_FILE_MAX)
-		return fail(err, errlen, "%s is larger than %u MiB", path, CHAT_FILE_MAX >> 20);
+		return set_err(err, errlen, "%s is larger than %u MiB", path, CHAT_FILE_MAX >> 20);
 	json_error_t je;
 	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 	if (!root)
-		return fail(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+		return set_err(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
 	struct chat_conv nc = {0};
 	struct chat_settings ns = *s;
 	int rc = -1;
 	json_t *fmt = json_object_get(root, "format"), *msgs = json_object_get(root, "messages");
 	json_t *sys = json_object_get(root, "system"), *set = json_object_get(root, "settings");
 	if (!json_is_object(root)) {
-		fail(err, errlen, "%s: not a JSON object", path);
+		set_err(err, errlen, "%s: not a JSON object", path);
 		goto out;
 	}
 	if (fmt && (!json_is_string(fmt) || strcmp(json_string_value(fmt), "hearth-chat") != 0)) {
-		fail(err, errlen, "%s: \"format\" is not \"hearth-chat\"", path);
+		set_err(err, errlen, "%s: \"format\" is not \"hearth-chat\"", path);
 		goto out;
 	}
 	if (!json_is_array(msgs)) {
-		fail(err, errlen, "%s: \"messages\" must be an array", path);
+		set_err(err, errlen, "%s: \"messages\" must be an array", path);
 		goto out;
 	}
 	if (json_array_size(msgs) > CHAT_MAX_MESSAGES) {
-		fail(err, errlen, "%s: more than %d messages", path, CHAT_MAX_MESSAGES);
+		set_err(err, errlen, "%s: more than %d messages", path, CHAT_MAX_MESSAGES);
 		goto out;
 	}
 	if (sys && !json_is_null(sys) && !json_is_string(sys)) {
-		fail(err, errlen, "%s: \"system\" must be a string or null", path);
+		set_err(err, errlen, "%s: \"system\" must be a string or null", path);
 		goto out;
 	}
 	if (set && !json_is_object(set)) {
-		fail(err, errlen, "%s: \"settings\" must be an object", path);
+		set_err(err, errlen, "%s: \"settings\" must be an object", path);
 		goto out;
 	}
 	if (set && load_settings(set, &ns, err, errlen) != 0)
 		goto out;
 	if (json_is_string(sys) && chat_conv_set_system(&nc, json_string_value(sys)) != 0) {
-		fail(err, errlen, "out of memory");
+		set_err(err, errlen, "out of memory");
 		goto out;
 	}
 	size_t i;
@@ -416,30 +416,30 @@ int chat_conv_load(struct chat_conv *c, struct chat_settings *s, const char *pat
 		json_t *reasoning = json_object_get(m, "reasoning");
 		if (!json_is_object(m) || !json_is_string(role) || !json_is_string(content) ||
 		    (reasoning && !json_is_string(reasoning) && !json_is_null(reasoning))) {
-			fail(err, errlen, "%s: message %zu needs string \"role\" and \"content\"", path, i + 1);
+			set_err(err, errlen, "%s: message %zu needs string \"role\" and \"content\"", path, i + 1);
 			goto out;
 		}
 		const char *r = json_string_value(role);
 		if (!strcmp(r, "system") && i == 0 && !nc.system) {
 			/* an OpenAI-style list may carry the system prompt first */
 			if (chat_conv_set_system(&nc, json_string_value(content)) != 0) {
-				fail(err, errlen, "out of memory");
+				set_err(err, errlen, "out of memory");
 				goto out;
 			}
 			continue;
 		}
 		if (strcmp(r, "user") != 0 && strcmp(r, "assistant") != 0) {
-			fail(err, errlen, "%s: message %zu has role \"%s\" (expected user or assistant)", path, i + 1, r);
+			set_err(err, errlen, "%s: message %zu has role \"%s\" (expected user or assistant)", path, i + 1, r);
 			goto out;
 		}
 		if (strlen(json_string_value(content)) != json_string_length(content)) {
-			fail(err, errlen, "%s: message %zu contains a NUL character", path, i + 1);
+			set_err(err, errlen, "%s: message %zu contains a NUL character", path, i + 1);
 			goto out;
 		}
 		const char *rs = json_is_string(reasoning) ? json_string_value(reasoning) : NULL;
 		if (chat_conv_add(&nc, r, json_string_value(content), json_string_length(content), rs,
 				  rs ? strlen(rs) : 0) != 0) {
-			fail(err, errlen, "out of memory");
+			set_err(err, errlen, "out of memory");
 			goto out;
 		}
 	}
