@@ -1,9 +1,11 @@
 /*
  * test_tokenizer.c - tokenizer tests: every golden .inp/.out set in
- * testdata/vocab (table-driven from index.json; per-set match counts printed),
- * hostile vocabularies rejected, streaming detokenization (UTF-8 split across
- * tokens, byte tokens, leading space, control tokens), round trips, the
- * n_max contract, and a 100 KB repeated-character input (timed, not asserted).
+ * testdata/vocab (table-driven from index.json; per-set match counts printed;
+ * the bert WordPiece vocabulary included), hostile vocabularies rejected,
+ * crafted vocabularies with each validation error, the golden model prompts,
+ * streaming detokenization (UTF-8 split across tokens, byte tokens, leading
+ * space, control tokens), round trips, the n_max contract, and 100 KB of one
+ * repeated character (timed, not asserted).
  */
 #include "testutil.h"
 
@@ -151,11 +153,6 @@ static void test_golden_sets(void **state)
 	{
 		const char *name = json_string_value(json_object_get(entry, "vocab"));
 		const char *gguf = json_string_value(json_object_get(entry, "gguf"));
-		const char *model = json_string_value(json_object_get(entry, "tokenizer_model"));
-		if (strcmp(model, "bert") == 0) {
-			print_message("%-16s skipped: WordPiece (bert) is not implemented (optional)\n", name);
-			continue;
-		}
 		char rel[512];
 		snprintf(rel, sizeof rel, "vocab/%s", gguf);
 		struct loaded l;
@@ -580,7 +577,8 @@ static void test_repeated_100k(void **state)
 	TU_REQUIRE_TESTDATA();
 	static const char *const vocabs[] = {"vocab/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-qwen2.gguf",
 	                                     "vocab/ggml-vocab-llama-bpe.gguf", "vocab/ggml-vocab-gpt-2.gguf",
-	                                     "vocab/ggml-vocab-deepseek-llm.gguf", "vocab/ggml-vocab-falcon.gguf"};
+	                                     "vocab/ggml-vocab-deepseek-llm.gguf", "vocab/ggml-vocab-falcon.gguf",
+	                                     "vocab/ggml-vocab-bert-bge.gguf"};
 	static const char chars[] = {'a', ' ', '1', '!', '\n'};
 	size_t len = 100 * 1024;
 	char *text = malloc(len);
@@ -595,7 +593,8 @@ static void test_repeated_100k(void **state)
 			assert_int_equal(hearth_tokenize(l.v, text, len, false, false, ids, len * 2, &n), 0);
 			double dt = now_s() - t0;
 			print_message("100 KB of 0x%02x with %-38s %7zu tokens in %.3f s\n", chars[c], vocabs[i], n, dt);
-			assert_true(n > 0);
+			/* WordPiece drops white space entirely */
+			assert_true(n > 0 || (hearth_vocab_type(l.v) == HEARTH_VOCAB_WPM && (chars[c] == ' ' || chars[c] == '\n')));
 		}
 		unload(&l);
 	}

@@ -3,7 +3,7 @@
  *
  * Pieces follow llama.cpp's token_to_piece: CONTROL, UNKNOWN and USER_DEFINED
  * tokens render as their text (CONTROL/UNKNOWN only when special rendering is
- * asked for); NORMAL tokens are un-escaped (SPM: U+2581 -> ' '; BPE: GPT-2
+ * asked for); NORMAL tokens are un-escaped (SPM, WPM: U+2581 -> ' '; BPE: GPT-2
  * byte-level characters -> bytes); SPM BYTE tokens <0xNN> give that byte; other
  * types render as nothing.  All pieces are computed once at load time.
  *
@@ -65,7 +65,7 @@ static int piece_of(const hearth_vocab *v, int32_t id, struct growbuf *b)
 	case HEARTH_TOKEN_NORMAL:
 		break;
 	case HEARTH_TOKEN_BYTE:
-		if (v->type == HEARTH_VOCAB_SPM) {
+		if (v->type != HEARTH_VOCAB_BPE) {
 			/* llama.cpp: strtol of the two characters after "<0x" */
 			if (t->len >= 5) {
 				int hi = hexval(text[3]), lo = hexval(text[4]);
@@ -85,7 +85,7 @@ static int piece_of(const hearth_vocab *v, int32_t id, struct growbuf *b)
 	default:
 		return 0;
 	}
-	if (v->type == HEARTH_VOCAB_SPM) {
+	if (v->type != HEARTH_VOCAB_BPE) { /* SPM and WPM: U+2581 is the space */
 		for (uint32_t i = 0; i < t->len; i++) {
 			if (i + 2 < t->len && memcmp(text + i, "\xE2\x96\x81", 3) == 0) {
 				if (gb_put(b, " ", 1))

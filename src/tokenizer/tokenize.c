@@ -354,12 +354,16 @@ int hearth_tokenize(const hearth_vocab *v, const char *text, size_t len, bool ad
 		if (v->type == HEARTH_VOCAB_SPM) {
 			rc = spm_text(v, text + f.a[i].off, f.a[i].len, v->add_space_prefix && prev_special, &o, &cache);
 			prev_special = false;
+		} else if (v->type == HEARTH_VOCAB_WPM) {
+			rc = tok_wpm_fragment(v, text + f.a[i].off, f.a[i].len, &o);
 		} else {
 			rc = tok_bpe_fragment(v, text + f.a[i].off, f.a[i].len, &o, &cache);
 		}
 	}
 	if (rc)
 		goto out;
+	if (add_special && v->type == HEARTH_VOCAB_WPM && v->sep >= 0)
+		tok_out_push(&o, v->sep);
 	if (add_special && v->add_eos && v->eos >= 0)
 		tok_out_push(&o, v->eos);
 	if (o.oom) {

@@ -93,6 +93,7 @@ struct hearth_vocab {
 
 	int32_t bos, eos, eot, eom, unk, pad, sep;
 	bool add_bos, add_eos, add_space_prefix, ignore_merges;
+	uint32_t max_token_len; /* WPM: longest token text in bytes */
 
 	int32_t byte_tok[256];   /* SPM: <0xNN> token per byte (or -1) */
 	uint32_t byte_sid[256];  /* BPE: sid of each byte's byte-level char (UINT32_MAX: none) */
@@ -191,6 +192,9 @@ void tok_cache_free(struct tok_cache *c);
 int tok_spm_fragment(const hearth_vocab *v, const char *text, size_t len, struct tok_out *o, struct tok_cache *c);
 /* Tokenizes one text fragment with the BPE pre-tokenizer and merges. */
 int tok_bpe_fragment(const hearth_vocab *v, const char *text, size_t len, struct tok_out *o, struct tok_cache *c);
+
+/* Tokenizes one text fragment with WordPiece (wpm.c). */
+int tok_wpm_fragment(const hearth_vocab *v, const char *text, size_t len, struct tok_out *o);
 
 /* --- detok.c --- */
 /* Builds v->pieces for every token. */

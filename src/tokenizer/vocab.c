@@ -615,9 +615,11 @@ static int load(hearth_vocab *v, const hearth_gguf *g)
 		v->type = HEARTH_VOCAB_SPM;
 	else if (model.len == 4 && memcmp(model.ptr, "gpt2", 4) == 0)
 		v->type = HEARTH_VOCAB_BPE;
+	else if (model.len == 4 && memcmp(model.ptr, "bert", 4) == 0)
+		v->type = HEARTH_VOCAB_WPM;
 	else
 		return hx_err(HEARTH_EUNSUPPORTED,
-		              "vocabulary: tokenizer.ggml.model '%.*s' is not supported (hearth supports 'llama' and 'gpt2')",
+		              "vocabulary: tokenizer.ggml.model '%.*s' is not supported (hearth supports 'llama', 'gpt2' and 'bert')",
 		              (int)HX_MIN(model.len, 64), model.ptr);
 
 	if ((rc = load_tokens(v, g)))
@@ -637,6 +639,17 @@ static int load(hearth_vocab *v, const hearth_gguf *g)
 		v->eos = 2 < n ? 2 : -1;
 		v->unk = 0;
 		v->add_space_prefix = true;
+		v->add_bos = true;
+		v->add_eos = false;
+	} else if (v->type == HEARTH_VOCAB_WPM) {
+		/* BERT: [CLS] ... [SEP] */
+		v->pre = TOK_PRE_NONE;
+		snprintf(v->pre_name, sizeof v->pre_name, "bert");
+		v->bos = 101 < n ? 101 : -1;
+		v->unk = 100 < n ? 100 : -1;
+		v->sep = 102 < n ? 102 : -1;
+		v->pad = 0;
+		v->add_space_prefix = false;
 		v->add_bos = true;
 		v->add_eos = false;
 	} else {
@@ -746,6 +759,8 @@ static int load(hearth_vocab *v, const hearth_gguf *g)
 
 	if ((rc = build_specials(v)))
 		return rc;
+	for (int32_t i = 0; i < n; i++)
+		v->max_token_len = HX_MAX(v->max_token_len, v->tok[i].len);
 
 	/* phi-3: special tokens strip the white space that follows them (llama.cpp keys this
 	 * on general.name). */

@@ -21,7 +21,7 @@ static const char *const k_vocabs[] = {
 	"ggml-vocab-llama-spm.gguf", "ggml-vocab-qwen2.gguf",        "ggml-vocab-llama-bpe.gguf",
 	"ggml-vocab-gpt-2.gguf",     "ggml-vocab-deepseek-llm.gguf", "ggml-vocab-deepseek-coder.gguf",
 	"ggml-vocab-falcon.gguf",    "ggml-vocab-starcoder.gguf",    "ggml-vocab-phi-3.gguf",
-	"ggml-vocab-gpt-neox.gguf",
+	"ggml-vocab-gpt-neox.gguf",  "ggml-vocab-bert-bge.gguf",     "ggml-vocab-mpt.gguf",
 };
 #define N_VOCABS (sizeof k_vocabs / sizeof k_vocabs[0])
 
