@@ -228,9 +228,10 @@ const hearth_gguf_tensor *hearth_gguf_tensor_find(const hearth_gguf *g, const ch
 /*
  * A vocabulary is loaded from a GGUF file's `tokenizer.*` metadata and reproduces
  * llama.cpp's tokenizers exactly: SentencePiece-style (`tokenizer.ggml.model` =
- * "llama") and byte-level BPE ("gpt2") with the pre-tokenizer named by
- * `tokenizer.ggml.pre`.  A loaded vocabulary is immutable: every function below
- * that takes a `const hearth_vocab *` may be called from several threads at once.
+ * "llama"), byte-level BPE ("gpt2") with the pre-tokenizer named by
+ * `tokenizer.ggml.pre`, and WordPiece ("bert").  A loaded vocabulary is
+ * immutable: every function below that takes a `const hearth_vocab *` may be
+ * called from several threads at once.
  * The vocabulary copies what it needs, so the hearth_gguf may be freed after loading.
  */
 typedef struct hearth_vocab hearth_vocab;
@@ -238,6 +239,7 @@ typedef struct hearth_vocab hearth_vocab;
 enum hearth_vocab_type {
 	HEARTH_VOCAB_SPM = 1, /* "llama": SentencePiece scores + <0xNN> byte fallback */
 	HEARTH_VOCAB_BPE = 2, /* "gpt2": byte-level BPE with merges */
+	HEARTH_VOCAB_WPM = 3, /* "bert": WordPiece (embedding models) */
 };
 
 /* Token types as stored in tokenizer.ggml.token_type. */
