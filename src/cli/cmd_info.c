@@ -1,10 +1,11 @@
 /*
  * cmd_info.c - `hearth info FILE [--json] [--kv] [--no-tensors]`: what a GGUF file holds.
  *
- * Validates the container (and, when the file is a model, the model-level checks
- * that loading runs), then prints the architecture and its hyper-parameters, a
+ * Validates the container, prints the architecture and its hyper-parameters, a
  * tokenizer summary, whether a chat template is present, the tensor table and
- * totals with bits per weight.  Any defect: `error: FILE: ...` and exit 1.
+ * totals with bits per weight, and then (for a file with tensors) runs the
+ * model-level checks that loading runs.  Any defect, or a model hearth cannot
+ * load: `error: FILE: ...` on stderr and exit 1.
  */
 #include "cli/cli.h"
 #include "util/util.h"
@@ -24,7 +25,9 @@ static void usage(FILE *f)
 	           "  --kv          list every metadata key/value (long arrays abbreviated)\n"
 	           "  --no-tensors  leave out the tensor table\n"
 	           "  -h, --help    this help\n\n"
-	           "Exit status: 0 valid, 1 invalid or unreadable (the reason is printed), 2 usage.\n");
+	           "A file with tensors is also checked as a model, exactly as loading it would be.\n"
+	           "Exit status: 0 valid, 1 invalid, unreadable or not loadable (the reason is\n"
+	           "printed on stderr), 2 usage.\n");
 }
 
 /* Prints a string value with control characters escaped, at most `max` bytes. */
@@ -360,6 +363,13 @@ int cmd_info(int argc, char **argv)
 		print_json(g, tensors);
 	else
 		print_text(g, all_kv, tensors);
+	fflush(stdout);
+	/* A file with tensors claims to be a model: run the checks loading runs, so a
+	 * file that `info` accepts is one that hearth can load. */
+	if (hearth_gguf_n_tensors(g) > 0 && (rc = hearth_model_check(g)) != 0) {
+		hearth_gguf_free(g);
+		return cli_fail(NULL, rc);
+	}
 	hearth_gguf_free(g);
 	return 0;
 }
