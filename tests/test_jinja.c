@@ -361,7 +361,7 @@ static void test_filters(void **state)
 	      "{{ ['A', 'b'] | map('lower') | join }}{{ [1, 2, 3, 4] | select('even') | list }}",
 	      NULL, "ab['b']bab[2, 4]");
 	check("{{ {'b': 1, 'a': 2} | dictsort }}{{ {'b': 1, 'a': 2} | items | list }}", NULL,
-	      "[['a', 2], ['b', 1]][['b', 1], ['a', 2]]");
+	      "[('a', 2), ('b', 1)][('b', 1), ('a', 2)]");
 	check("{{ [1, 2, 1, 3] | unique | list }}{{ ['b', 'A', 'a'] | sort }}{{ [1, 5, 3] | max }}{{ [1, 5, 3] | min }}"
 	      "{{ [1, 2] | sum }}",
 	      NULL, "[1, 2, 3]['A', 'a', 'b']513");

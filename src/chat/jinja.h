@@ -95,6 +95,7 @@ typedef struct jv {
 struct jlist {
 	size_t n, cap;
 	jv *v;
+	bool tuple; /* a Python tuple: prints as (a, b), never equal to a list */
 };
 
 struct jdict {
@@ -228,7 +229,7 @@ enum jnode_kind {
 	/* expressions */
 	JN_LIT = 1,
 	JN_NAME,
-	JN_LIST,   /* kids */
+	JN_LIST,   /* kids; flag: a tuple */
 	JN_DICT,   /* kids: key, value, key, value, ... */
 	JN_ATTR,   /* a.name */
 	JN_ITEM,   /* a[b] */

@@ -696,6 +696,7 @@ jv jx_call_filter(jvm *m, const char *name, jv in, const struct jx_args *a, void
 			jv pairs = jv_list(m, in.u.d->n);
 			for (size_t i = 0; i < in.u.d->n; i++) {
 				jv p = jv_list(m, 2);
+				p.u.l->tuple = true;
 				jl_push(m, p.u.l, in.u.d->k[i]);
 				jl_push(m, p.u.l, in.u.d->v[i]);
 				jl_push(m, pairs.u.l, p);
@@ -1247,6 +1248,7 @@ jv jx_call_method(jvm *m, jv self, const char *name, const struct jx_args *a, vo
 				jl_push(m, out.u.l, d->v[i]);
 			} else {
 				jv p = jv_list(m, 2);
+				p.u.l->tuple = true;
 				jl_push(m, p.u.l, d->k[i]);
 				jl_push(m, p.u.l, d->v[i]);
 				jl_push(m, out.u.l, p);

@@ -322,7 +322,7 @@ jv jx_str_format(jvm *m, struct jstr *fmt, jv args)
 {
 	jbuf b = {0};
 	size_t ai = 0;
-	struct jlist one = {1, 1, &args};
+	struct jlist one = {1, 1, &args, false};
 	struct jlist *al = args.t == JV_LIST ? args.u.l : &one;
 	for (size_t i = 0; i < fmt->len; i++) {
 		char ch = fmt->p[i];
@@ -401,6 +401,7 @@ static jv binop(jvm *m, int op, jv a, jv b)
 		if (a.t == JV_LIST && b.t == JV_LIST) {
 			jvm_charge(m, a.u.l->n + b.u.l->n);
 			jv out = jv_list(m, a.u.l->n + b.u.l->n);
+			out.u.l->tuple = a.u.l->tuple && b.u.l->tuple;
 			for (size_t i = 0; i < a.u.l->n; i++)
 				jl_push(m, out.u.l, a.u.l->v[i]);
 			for (size_t i = 0; i < b.u.l->n; i++)
@@ -555,6 +556,7 @@ static jv call_macro(struct rctx *c, const jnode *site, struct jmacro *mac, cons
 	push_frame(c, mac->parent);
 	c->call_depth++;
 	jv varargs = jv_list(c->m, 0), kwargs = jv_dict(c->m, 0);
+	varargs.u.l->tuple = true;
 	size_t pos = 0;
 	bool *bound = def->n_names ? ja_alloc(c->m->arena, c->m->fail, def->n_names * sizeof *bound) : NULL;
 	for (size_t i = 0; i < args->n; i++) {
@@ -630,6 +632,7 @@ static jv eval(struct rctx *c, const jnode *n)
 	case JN_PLACEHOLDER: return c->placeholder;
 	case JN_LIST: {
 		jv l = jv_list(m, n->n_kids);
+		l.u.l->tuple = n->flag;
 		for (size_t i = 0; i < n->n_kids; i++)
 			jl_push(m, l.u.l, eval(c, n->kids[i]));
 		return l;

@@ -242,6 +242,7 @@ static jnode *parse_tuple(struct parser *P, bool with_cond)
 		vpush(P, &v, with_cond ? parse_expr(P) : parse_or(P), NULL, 0);
 	}
 	jnode *n = mk(P, JN_LIST, t0);
+	n->flag = true;
 	vset(n, &v);
 	return fin(P, n);
 }
@@ -301,6 +302,7 @@ static jnode *parse_primary(struct parser *P)
 				next(P);
 				leave(P);
 				n = mk(P, JN_LIST, t);
+				n->flag = true;
 				return n;
 			}
 			n = parse_tuple(P, true);

@@ -394,7 +394,7 @@ static bool eq_depth(jvm *m, jv a, jv b, int depth)
 	case JV_NONE: return true;
 	case JV_STR: return key_eq(a, b);
 	case JV_LIST:
-		if (a.u.l->n != b.u.l->n)
+		if (a.u.l->n != b.u.l->n || a.u.l->tuple != b.u.l->tuple)
 			return false;
 		jvm_charge(m, a.u.l->n);
 		for (size_t i = 0; i < a.u.l->n; i++)
@@ -597,13 +597,15 @@ void jv_write_repr(jvm *m, jbuf *b, jv v, int depth)
 	case JV_STR: write_repr_str(m, b, v.u.s->p, v.u.s->len); return;
 	case JV_LIST:
 		jvm_charge(m, v.u.l->n);
-		jb_putc(m, b, '[');
+		jb_putc(m, b, v.u.l->tuple ? '(' : '[');
 		for (size_t i = 0; i < v.u.l->n; i++) {
 			if (i)
 				jb_put(m, b, ", ", 2);
 			jv_write_repr(m, b, v.u.l->v[i], depth + 1);
 		}
-		jb_putc(m, b, ']');
+		if (v.u.l->tuple && v.u.l->n == 1)
+			jb_putc(m, b, ',');
+		jb_putc(m, b, v.u.l->tuple ? ')' : ']');
 		return;
 	case JV_DICT:
 		jvm_charge(m, v.u.d->n);
