@@ -120,7 +120,7 @@ static void check_mm_type(const kern_isa *isa, int type)
 	const int at = kern_vec_dot_type(type);
 	const int64_t blk = hearth_type_block_size(type);
 	const int64_t nblocks[] = {1, 2, 3, 5, 8, 13};
-	enum { MAXR = 7, MAXC = 7 };
+	enum { MAXR = 7, MAXC = 10 }; /* 8+ columns take the AVX-512 batch path */
 	for (size_t bi = 0; bi < HX_ARRAY_LEN(nblocks); bi++) {
 		/* float types have block size 1: use lengths with odd tails instead */
 		const int64_t n = blk == 1 ? nblocks[bi] * 37 : nblocks[bi] * blk;

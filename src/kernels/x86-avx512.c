@@ -9,9 +9,193 @@
 #define SIMD_RD 4
 #define SIMD_TR 4
 #define SIMD_TC 4
+/* the 512-bit kernels below replace the shared ones for these types */
+#define SIMD_MM_Q4_0 zmm_q4_0
+#define SIMD_MM_Q8_0 zmm_q8_0
 #include "kernels/x86-simd.h"
 
 #include <math.h>
+
+/* ---------------------------------------------------------------------------------
+ * 512-bit kernels for Q4_0 and Q8_0: four blocks per zmm register.
+ *
+ * A register holds 16 bytes of each of four consecutive blocks, one block per
+ * 128-bit lane: for the weights the low nibbles (elements 0..15) and the high
+ * nibbles (16..31), for the activations their first and second 16 bytes.  Two
+ * vpdpbusd then leave each block's integer dot in its own lane group, and one
+ * convert + multiply by the [scale x4] vector + FMA applies four blocks' scales at
+ * once, where the 256-bit kernel spends those three operations on every block.
+ * Blocks left over (n/32 not a multiple of 4) go through the 256-bit code into a
+ * separate accumulator, the same way for every (row, column), so the result still
+ * does not depend on the tile shape.
+ * ------------------------------------------------------------------------------- */
+
+#define Z_TR 4
+#define Z_TC 3
+
+/* 16 bytes from each of p, p + stride, p + 2 stride, p + 3 stride. */
+AI __m512i load4x16(const uint8_t *p, size_t stride)
+{
+	__m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p));
+	v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + stride)), 1);
+	v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 2 * stride)), 2);
+	return _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p + 3 * stride)), 3);
+}
+
+/* The f16 at the start of four blocks `stride` (even, <= 42) bytes apart, as
+ * [d0 x4, d1 x4, d2 x4, d3 x4].  Loads only bytes of the four blocks (masked). */
+AI __m512 scales4(const uint8_t *p, int stride)
+{
+	const int w = stride / 2;
+	const __m512i idx = _mm512_setr_epi32(0, 0, w * 0x10001, w * 0x10001, 2 * w * 0x10001, 2 * w * 0x10001,
+	                                      3 * w * 0x10001, 3 * w * 0x10001, 0, 0, 0, 0, 0, 0, 0, 0);
+	const __mmask32 m0 = 3 * w + 1 >= 32 ? 0xffffffffu : (__mmask32)((1ull << (3 * w + 1)) - 1);
+	__m512i lo = _mm512_maskz_loadu_epi16(m0, p);
+	__m512i h;
+	if (3 * w + 1 > 32) {
+		const __mmask32 m1 = (__mmask32)((1ull << (3 * w + 1 - 32)) - 1);
+		__m512i hi = _mm512_maskz_loadu_epi16(m1, p + 64);
+		h = _mm512_permutex2var_epi16(lo, idx, hi);
+	} else {
+		h = _mm512_permutexvar_epi16(idx, lo);
+	}
+	return _mm512_cvtph_ps(_mm512_castsi512_si256(h));
+}
+
+AI float hsum512(__m512 v)
+{
+	__m256 x = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+	return hsum_ps(x);
+}
+
+/* ZQ4 = 1: Q4_0 weights; 0: Q8_0 weights. */
+#define DEFINE_ZTILE(NAME, ZQ4, BLK_T, TAIL)                                                              	AI void NAME(TILE_ARGS)                                                                            	{                                                                                                  		__m512 acc[Z_TR][Z_TC];                                                                    		UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++) acc[r][c] = _mm512_setzero_ps(); 		const int64_t nb = n / 32, nb4 = nb & ~(int64_t)3;                                         		const size_t wbs = sizeof(BLK_T), abs_ = sizeof(block_q8_0);                               		for (int64_t b = 0; b < nb4; b += 4) {                                                     			__m512i alo[Z_TC], ahi[Z_TC], off[Z_TC];                                           			__m512 ad[Z_TC];                                                                   			UNROLL for (int c = 0; c < C; c++)                                                 			{                                                                                  				const uint8_t *y = a + (size_t)c * lda + (size_t)b * abs_;                 				alo[c] = load4x16(y + 2, abs_);                                            				ahi[c] = load4x16(y + 18, abs_);                                           				ad[c] = scales4(y, (int)abs_);                                             				__m512i sm = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), alo[c]); 				sm = _mm512_dpbusd_epi32(sm, _mm512_set1_epi8(1), ahi[c]);                 				off[c] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sm, ZQ4 ? 3 : 7)); 			}                                                                                  			UNROLL for (int r = 0; r < R; r++)                                                 			{                                                                                  				const uint8_t *x = w + (size_t)r * ldw + (size_t)b * wbs;                  				__m512i lo, hi;                                                            				if (ZQ4) {                                                                 					const __m512i q = load4x16(x + 2, wbs);                            					lo = _mm512_and_si512(q, _mm512_set1_epi8(0x0F));                  					hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), _mm512_set1_epi8(0x0F)); 				} else {                                                                   					lo = _mm512_xor_si512(load4x16(x + 2, wbs), _mm512_set1_epi8((char)0x80)); 					hi = _mm512_xor_si512(load4x16(x + 18, wbs), _mm512_set1_epi8((char)0x80)); 				}                                                                          				const __m512 dw = scales4(x, (int)wbs);                                    				UNROLL for (int c = 0; c < C; c++)                                         				{                                                                          					__m512i i = _mm512_dpbusd_epi32(off[c], lo, alo[c]);               					i = _mm512_dpbusd_epi32(i, hi, ahi[c]);                            					acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw, ad[c]), acc[r][c]); 				}                                                                          			}                                                                                  		}                                                                                          		float tail[Z_TR * Z_TC];                                                                   		const int64_t done = nb4 * 32;                                                             		if (done < n) {                                                                            			TAIL(R, C, n - done, tail, (size_t)R, w + (size_t)nb4 * wbs, ldw, a + (size_t)nb4 * abs_, lda); 		} else {                                                                                   			UNROLL for (int k = 0; k < R * C; k++) tail[k] = 0.0f;                             		}                                                                                          		UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++) s[(size_t)c * lds + (size_t)r] = 		        hsum512(acc[r][c]) + tail[c * R + r];                                              	}
+
+DEFINE_ZTILE(ztile_q4_0, 1, block_q4_0, tile_q4_0)
+DEFINE_ZTILE(ztile_q8_0, 0, block_q8_0, tile_q8_0)
+
+/*
+ * Batches (nc >= ZP_C columns): the activations of ZP_C columns are prepared once
+ * (lanes, block sums, scales) for ZP_G groups of four blocks at a time into a
+ * stack buffer, and every weight row pair then streams over them with the
+ * prepared vectors as memory operands.  The arithmetic per (row, column) is
+ * exactly that of the tile above, so results do not depend on the path taken.
+ * Accumulators live in a stack array between K chunks (stores are exact).
+ */
+#define ZP_C 8  /* columns per pass */
+#define ZP_G 8  /* groups of 4 blocks per K chunk */
+#define ZP_R 32 /* rows per pass (bounds the accumulator array) */
+
+struct zprep {
+	__m512i lo, hi, off;
+	__m512 d;
+};
+
+#define DEFINE_ZMM(T, ZQ4, BLK_T)                                                                          \
+	AI void zrows_##T(const int R, int64_t g0, int64_t ng, __m512 *accp, const uint8_t *w, size_t ldw, \
+	                  const struct zprep *prep)                                                        \
+	{                                                                                                  \
+		__m512 acc[2][ZP_C];                                                                       \
+		UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < ZP_C; c++) acc[r][c] = accp[r * ZP_C + c]; \
+		for (int64_t g = 0; g < ng; g++) {                                                         \
+			UNROLL for (int r = 0; r < R; r++)                                                 \
+			{                                                                                  \
+				const uint8_t *x = w + (size_t)r * ldw + (size_t)(g0 + g) * 4 * sizeof(BLK_T); \
+				__m512i lo, hi;                                                            \
+				if (ZQ4) {                                                                 \
+					const __m512i q = load4x16(x + 2, sizeof(BLK_T));                  \
+					lo = _mm512_and_si512(q, _mm512_set1_epi8(0x0F));                  \
+					hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), _mm512_set1_epi8(0x0F)); \
+				} else {                                                                   \
+					lo = _mm512_xor_si512(load4x16(x + 2, sizeof(BLK_T)), _mm512_set1_epi8((char)0x80)); \
+					hi = _mm512_xor_si512(load4x16(x + 18, sizeof(BLK_T)), _mm512_set1_epi8((char)0x80)); \
+				}                                                                          \
+				const __m512 dw = scales4(x, (int)sizeof(BLK_T));                          \
+				UNROLL for (int c = 0; c < ZP_C; c++)                                      \
+				{                                                                          \
+					const struct zprep *pp = prep + c * ZP_G + g;                      \
+					__m512i i = _mm512_dpbusd_epi32(pp->off, lo, pp->lo);              \
+					i = _mm512_dpbusd_epi32(i, hi, pp->hi);                            \
+					acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw, pp->d), acc[r][c]); \
+				}                                                                          \
+			}                                                                                  \
+		}                                                                                          \
+		UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < ZP_C; c++) accp[r * ZP_C + c] = acc[r][c]; \
+	}                                                                                                  \
+                                                                                                           \
+	static void zbatch_##T(int64_t n, int nr, float *s, size_t lds, const uint8_t *w, size_t ldw,       \
+	                       const uint8_t *a, size_t lda)                                               \
+	{                                                                                                  \
+		struct zprep prep[ZP_C * ZP_G];                                                            \
+		__m512 accs[ZP_R * ZP_C];                                                                  \
+		const int64_t nb = n / 32, nb4 = nb & ~(int64_t)3, ng = nb4 / 4;                           \
+		const size_t abs_ = sizeof(block_q8_0);                                                    \
+		for (int r0 = 0; r0 < nr; r0 += ZP_R) {                                                    \
+			const int rr = nr - r0 < ZP_R ? nr - r0 : ZP_R;                                    \
+			for (int k = 0; k < rr * ZP_C; k++)                                                \
+				accs[k] = _mm512_setzero_ps();                                             \
+			for (int64_t g0 = 0; g0 < ng; g0 += ZP_G) {                                        \
+				const int64_t gn = ng - g0 < ZP_G ? ng - g0 : ZP_G;                        \
+				for (int c = 0; c < ZP_C; c++)                                             \
+					for (int64_t g = 0; g < gn; g++) {                                 \
+						const uint8_t *y = a + (size_t)c * lda + (size_t)(g0 + g) * 4 * abs_; \
+						struct zprep *pp = &prep[c * ZP_G + g];                    \
+						pp->lo = load4x16(y + 2, abs_);                            \
+						pp->hi = load4x16(y + 18, abs_);                           \
+						pp->d = scales4(y, (int)abs_);                             \
+						__m512i sm = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), pp->lo); \
+						sm = _mm512_dpbusd_epi32(sm, _mm512_set1_epi8(1), pp->hi); \
+						pp->off = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sm, ZQ4 ? 3 : 7)); \
+					}                                                                  \
+				int r = 0;                                                                 \
+				for (; r + 2 <= rr; r += 2)                                                \
+					zrows_##T(2, g0, gn, accs + r * ZP_C, w + (size_t)(r0 + r) * ldw, ldw, prep); \
+				for (; r < rr; r++)                                                        \
+					zrows_##T(1, g0, gn, accs + r * ZP_C, w + (size_t)(r0 + r) * ldw, ldw, prep); \
+			}                                                                                  \
+			/* the blocks past the last group of 4, and the sums, as in ztile */               \
+			for (int r = 0; r < rr; r++) {                                                     \
+				const uint8_t *wr = w + (size_t)(r0 + r) * ldw + (size_t)nb4 * sizeof(BLK_T); \
+				for (int c = 0; c < ZP_C; c++) {                                           \
+					float t = 0.0f;                                                    \
+					if (nb4 * 32 < n)                                                  \
+						tile_##T(1, 1, n - nb4 * 32, &t, 1, wr, ldw,               \
+						         a + (size_t)c * lda + (size_t)nb4 * abs_, lda);   \
+					s[(size_t)c * lds + (size_t)(r0 + r)] = hsum512(accs[r * ZP_C + c]) + t; \
+				}                                                                          \
+			}                                                                                  \
+		}                                                                                          \
+	}                                                                                                  \
+                                                                                                           \
+	static void zmm_##T(int64_t n, int nr, int nc, float *s, size_t lds, const void *w, size_t ldw,     \
+	                    const void *a, size_t lda)                                                     \
+	{                                                                                                  \
+		const uint8_t *W = w, *A = a;                                                              \
+		int c = 0;                                                                                 \
+		for (; c + ZP_C <= nc; c += ZP_C)                                                          \
+			zbatch_##T(n, nr, s + (size_t)c * lds, lds, W, ldw, A + (size_t)c * lda, lda);      \
+		for (; c + Z_TC <= nc; c += Z_TC) {                                                        \
+			int r = 0;                                                                         \
+			for (; r + Z_TR <= nr; r += Z_TR)                                                  \
+				ztile_##T(Z_TR, Z_TC, n, s + (size_t)c * lds + r, lds, W + (size_t)r * ldw, ldw, \
+				          A + (size_t)c * lda, lda);                                       \
+			for (; r < nr; r++)                                                                \
+				ztile_##T(1, Z_TC, n, s + (size_t)c * lds + r, lds, W + (size_t)r * ldw, ldw, \
+				          A + (size_t)c * lda, lda);                                       \
+		}                                                                                          \
+		for (; c < nc; c++) {                                                                      \
+			int r = 0;                                                                         \
+			for (; r + Z_TR <= nr; r += Z_TR)                                                  \
+				ztile_##T(Z_TR, 1, n, s + (size_t)c * lds + r, lds, W + (size_t)r * ldw, ldw, \
+				          A + (size_t)c * lda, lda);                                       \
+			for (; r < nr; r++)                                                                \
+				ztile_##T(1, 1, n, s + (size_t)c * lds + r, lds, W + (size_t)r * ldw, ldw,  \
+				          A + (size_t)c * lda, lda);                                       \
+		}                                                                                          \
+	}
+
+DEFINE_ZMM(q4_0, 1, block_q4_0)
+DEFINE_ZMM(q8_0, 0, block_q8_0)
 
 extern const kern_isa kern_isa_avx512_raw;
 const kern_isa kern_isa_avx512_raw = {

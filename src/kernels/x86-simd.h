@@ -562,7 +562,8 @@ DEFINE_TILE_FLOAT(bf16)
  * ------------------------------------------------------------------------------- */
 
 #define DEFINE_MM(T)                                                                                       \
-	static void mm_##T(int64_t n, int nr, int nc, float *s, size_t lds, const void *w, size_t ldw,      \
+	static __attribute__((unused)) void mm_##T(int64_t n, int nr, int nc, float *s, size_t lds,        \
+	                                           const void *w, size_t ldw,                              \
 	                   const void *a, size_t lda)                                                      \
 	{                                                                                                  \
 		const uint8_t *W = w, *A = a;                                                              \
@@ -799,11 +800,18 @@ static void simd_axpy_f16_f32(int64_t n, float a, const hx_f16 *x, float *y)
 		y[i] = fmaf(a, f16f(x[i]), y[i]);
 }
 
-/* The table entries every ISA file shares; it may override some afterwards. */
+/* The table entries every ISA file shares; an ISA file may name its own kernel for
+ * a type by defining SIMD_MM_<TYPE> before including this file. */
+#ifndef SIMD_MM_Q4_0
+#define SIMD_MM_Q4_0 mm_q4_0
+#endif
+#ifndef SIMD_MM_Q8_0
+#define SIMD_MM_Q8_0 mm_q8_0
+#endif
 #define SIMD_TABLE_ENTRIES                                                                                 \
 	.mm = {[HEARTH_TYPE_F32] = mm_f32,       [HEARTH_TYPE_F16] = mm_f16,       [HEARTH_TYPE_BF16] = mm_bf16, \
-	       [HEARTH_TYPE_Q4_0] = mm_q4_0,     [HEARTH_TYPE_Q4_1] = mm_q4_1,     [HEARTH_TYPE_Q5_0] = mm_q5_0, \
-	       [HEARTH_TYPE_Q5_1] = mm_q5_1,     [HEARTH_TYPE_Q8_0] = mm_q8_0,     [HEARTH_TYPE_Q2_K] = mm_q2_K, \
+	       [HEARTH_TYPE_Q4_0] = SIMD_MM_Q4_0,     [HEARTH_TYPE_Q4_1] = mm_q4_1,     [HEARTH_TYPE_Q5_0] = mm_q5_0, \
+	       [HEARTH_TYPE_Q5_1] = mm_q5_1,     [HEARTH_TYPE_Q8_0] = SIMD_MM_Q8_0,     [HEARTH_TYPE_Q2_K] = mm_q2_K, \
 	       [HEARTH_TYPE_Q3_K] = mm_q3_K,     [HEARTH_TYPE_Q4_K] = mm_q4_K,     [HEARTH_TYPE_Q5_K] = mm_q5_K, \
 	       [HEARTH_TYPE_Q6_K] = mm_q6_K,     [HEARTH_TYPE_IQ4_NL] = mm_iq4_nl, [HEARTH_TYPE_IQ4_XS] = mm_iq4_xs}, \
 	.act = {[HEARTH_TYPE_F32] = simd_act_f32, [HEARTH_TYPE_F16] = simd_act_f16, [HEARTH_TYPE_BF16] = simd_act_bf16, \
