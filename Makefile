@@ -14,7 +14,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := jansson libutf8proc
+PKGS     := jansson libutf8proc libmicrohttpd
 OPT      ?= -O2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -fPIC -g $(OPT) -pthread \
 	-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2 \
@@ -73,7 +73,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libhearth.a
 
 # Packages: `make deps` installs what is missing when run as root, and otherwise
 # prints the exact command to run.
-DEB_PKGS := build-essential pkg-config libcmocka-dev libjansson-dev libutf8proc-dev libedit-dev tmux
+DEB_PKGS := build-essential pkg-config libcmocka-dev libjansson-dev libutf8proc-dev libedit-dev tmux libmicrohttpd-dev curl jq
 deps:
 	@sh tools/deps.sh $(DEB_PKGS)
 deps-dev: deps

@@ -23,6 +23,7 @@ static const struct command k_commands[] = {
 	{"detokenize", cmd_detokenize, "print the text of token ids"},
 	{"logits", cmd_logits, "print the logits of a token sequence as JSON lines"},
 	{"run", cmd_run, "stream a model's continuation of a prompt"},
+	{"serve", cmd_serve, "serve models over an OpenAI-compatible HTTP API"},
 	{"bench", cmd_bench, "measure prompt-processing and generation speed"},
 	{"quantize", cmd_quantize, "convert an F32/F16/BF16 model to a quantized GGUF"},
 	{"template", cmd_template, "render a chat template for a conversation (JSON)"},
