@@ -292,7 +292,8 @@ int32_t hearth_vocab_find(const hearth_vocab *v, const char *text, size_t len);
  * lets CONTROL tokens be matched in the text (USER_DEFINED tokens always are).
  * Writes at most n_max ids to `ids` and the total count to *n_out.  Returns 0, or
  * HEARTH_ELIMIT when n_max was too small (then *n_out is the count needed and the
- * first n_max ids are written), or HEARTH_ENOMEM. */
+ * first n_max ids are written) or the text is longer than 1 GiB (*n_out = 0), or
+ * HEARTH_ENOMEM.  Pass ids = NULL, n_max = 0 to learn the count. */
 int hearth_tokenize(const hearth_vocab *v, const char *text, size_t len, bool add_special,
                     bool parse_special, int32_t *ids, size_t n_max, size_t *n_out);
 

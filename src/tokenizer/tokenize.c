@@ -38,6 +38,8 @@ void tok_out_push(struct tok_out *o, int32_t id)
  * ------------------------------------------------------------------------------- */
 
 #define TOK_CACHE_MAX_ENTRIES (1u << 20)
+/* Longest text one call accepts (scratch buffers are a few times the text). */
+#define TOK_MAX_TEXT (1u << 30)
 #define TOK_CACHE_MAX_WORD 256
 
 static uint64_t cache_hash(const char *s, size_t len)
@@ -336,6 +338,9 @@ int hearth_tokenize(const hearth_vocab *v, const char *text, size_t len, bool ad
 	if (!v || (!text && len) || (!ids && n_max) || !n_out)
 		return hx_err(HEARTH_EINVAL, "hearth_tokenize: NULL argument");
 	*n_out = 0;
+	if (len > TOK_MAX_TEXT)
+		return hx_err(HEARTH_ELIMIT, "hearth_tokenize: text of %zu bytes exceeds the %u-byte limit", len,
+		              TOK_MAX_TEXT);
 	struct frags f = {0};
 	struct tok_out o = {0};
 	struct tok_cache cache = {0};
