@@ -390,9 +390,11 @@ static bool on_event(const hearth_gen_event *ev, void *user)
 		g->error = ev->error;
 		snprintf(g->message, sizeof g->message, "%s", ev->message ? ev->message : "");
 	}
+	/* read before unlocking: once DONE is visible the waiting thread frees g */
+	bool stop = g->oom;
 	pthread_cond_signal(&g->cv);
 	pthread_mutex_unlock(&g->mu);
-	return g->oom;
+	return stop;
 }
 
 struct sbuf {
