@@ -8,6 +8,8 @@
 #define SIMD_VNNI 0
 #define SIMD_RD 4
 #define SIMD_TR 4
+#define SIMD_KTR 4
+#define SIMD_KTC 2
 #define SIMD_TC 2
 #include "kernels/x86-simd.h"
 

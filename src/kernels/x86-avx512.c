@@ -8,10 +8,15 @@
 #define SIMD_VNNI 1
 #define SIMD_RD 4
 #define SIMD_TR 4
+#define SIMD_KTR 2
+#define SIMD_KTC 8
 #define SIMD_TC 4
 /* the 512-bit kernels below replace the shared ones for these types */
 #define SIMD_MM_Q4_0 zmm_q4_0
 #define SIMD_MM_Q8_0 zmm_q8_0
+#define SIMD_MM_F32 zfmm_f32
+#define SIMD_MM_F16 zfmm_f16
+#define SIMD_MM_BF16 zfmm_bf16
 #include "kernels/x86-simd.h"
 
 #include <math.h>
@@ -196,6 +201,73 @@ struct zprep {
 
 DEFINE_ZMM(q4_0, 1, block_q4_0)
 DEFINE_ZMM(q8_0, 0, block_q8_0)
+
+/* ---------------------------------------------------------------------------------
+ * Float weights with 512-bit vectors: 16 elements per FMA, 4 rows x 4 columns.
+ * ------------------------------------------------------------------------------- */
+
+AI __m512 zld_f32(const uint8_t *p, int64_t i) { return _mm512_loadu_ps((const float *)p + i); }
+AI __m512 zld_f16(const uint8_t *p, int64_t i)
+{
+	return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const hx_f16 *)p + i)));
+}
+AI __m512 zld_bf16(const uint8_t *p, int64_t i)
+{
+	const __m256i h = _mm256_loadu_si256((const __m256i *)((const hx_bf16 *)p + i));
+	return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+#define DEFINE_ZTILE_FLOAT(T)                                                                              \
+	AI void zftile_##T(TILE_ARGS)                                                                      \
+	{                                                                                                  \
+		__m512 acc[4][4];                                                                          \
+		UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++) acc[r][c] = _mm512_setzero_ps(); \
+		int64_t i = 0;                                                                             \
+		for (; i + 16 <= n; i += 16) {                                                             \
+			__m512 av[4];                                                                      \
+			UNROLL for (int c = 0; c < C; c++) av[c] = zld_##T(a + (size_t)c * lda, i);         \
+			UNROLL for (int r = 0; r < R; r++)                                                 \
+			{                                                                                  \
+				const __m512 wv = zld_##T(w + (size_t)r * ldw, i);                         \
+				UNROLL for (int c = 0; c < C; c++) acc[r][c] = _mm512_fmadd_ps(wv, av[c], acc[r][c]); \
+			}                                                                                  \
+		}                                                                                          \
+		UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++)                      \
+		{                                                                                          \
+			float t = hsum512(acc[r][c]);                                                      \
+			for (int64_t k = i; k < n; k++)                                                    \
+				t += sc_##T(w + (size_t)r * ldw, k) * sc_##T(a + (size_t)c * lda, k);       \
+			s[(size_t)c * lds + (size_t)r] = t;                                                \
+		}                                                                                          \
+	}                                                                                                  \
+	static void zfmm_##T(int64_t n, int nr, int nc, float *s, size_t lds, const void *w, size_t ldw,    \
+	                     const void *a, size_t lda)                                                    \
+	{                                                                                                  \
+		const uint8_t *W = w, *A = a;                                                              \
+		int c = 0;                                                                                 \
+		for (; c + 4 <= nc; c += 4) {                                                              \
+			int r = 0;                                                                         \
+			for (; r + 4 <= nr; r += 4)                                                        \
+				zftile_##T(4, 4, n, s + (size_t)c * lds + r, lds, W + (size_t)r * ldw, ldw, \
+				           A + (size_t)c * lda, lda);                                      \
+			for (; r < nr; r++)                                                                \
+				zftile_##T(1, 4, n, s + (size_t)c * lds + r, lds, W + (size_t)r * ldw, ldw, \
+				           A + (size_t)c * lda, lda);                                      \
+		}                                                                                          \
+		for (; c < nc; c++) {                                                                      \
+			int r = 0;                                                                         \
+			for (; r + 4 <= nr; r += 4)                                                        \
+				zftile_##T(4, 1, n, s + (size_t)c * lds + r, lds, W + (size_t)r * ldw, ldw, \
+				           A + (size_t)c * lda, lda);                                      \
+			for (; r < nr; r++)                                                                \
+				zftile_##T(1, 1, n, s + (size_t)c * lds + r, lds, W + (size_t)r * ldw, ldw, \
+				           A + (size_t)c * lda, lda);                                      \
+		}                                                                                          \
+	}
+
+DEFINE_ZTILE_FLOAT(f32)
+DEFINE_ZTILE_FLOAT(f16)
+DEFINE_ZTILE_FLOAT(bf16)
 
 extern const kern_isa kern_isa_avx512_raw;
 const kern_isa kern_isa_avx512_raw = {

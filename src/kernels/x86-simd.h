@@ -36,8 +36,8 @@
 #define AI static inline __attribute__((always_inline))
 #define UNROLL _Pragma("GCC unroll 16")
 
-#define TMAX_R (SIMD_TR > SIMD_RD ? SIMD_TR : SIMD_RD)
-#define TMAX_C SIMD_TC
+#define TMAX_R 8
+#define TMAX_C 8
 
 AI float f16f(uint16_t h) { return _cvtsh_ss(h); }
 
@@ -561,20 +561,19 @@ DEFINE_TILE_FLOAT(bf16)
  * mm drivers: tiles over the nr x nc output
  * ------------------------------------------------------------------------------- */
 
-#define DEFINE_MM(T)                                                                                       \
+#define DEFINE_MM(T, TR, TC)                                                                               \
 	static __attribute__((unused)) void mm_##T(int64_t n, int nr, int nc, float *s, size_t lds,        \
-	                                           const void *w, size_t ldw,                              \
-	                   const void *a, size_t lda)                                                      \
+	                                           const void *w, size_t ldw, const void *a, size_t lda)   \
 	{                                                                                                  \
 		const uint8_t *W = w, *A = a;                                                              \
 		int c = 0;                                                                                 \
-		for (; c + SIMD_TC <= nc; c += SIMD_TC) {                                                  \
+		for (; c + (TC) <= nc; c += (TC)) {                                                        \
 			int r = 0;                                                                         \
-			for (; r + SIMD_TR <= nr; r += SIMD_TR)                                            \
-				tile_##T(SIMD_TR, SIMD_TC, n, s + (size_t)c * lds + r, lds, W + (size_t)r * ldw, \
-				         ldw, A + (size_t)c * lda, lda);                                   \
+			for (; r + (TR) <= nr; r += (TR))                                                  \
+				tile_##T(TR, TC, n, s + (size_t)c * lds + r, lds, W + (size_t)r * ldw, ldw, \
+				         A + (size_t)c * lda, lda);                                        \
 			for (; r < nr; r++)                                                                \
-				tile_##T(1, SIMD_TC, n, s + (size_t)c * lds + r, lds, W + (size_t)r * ldw, ldw, \
+				tile_##T(1, TC, n, s + (size_t)c * lds + r, lds, W + (size_t)r * ldw, ldw,  \
 				         A + (size_t)c * lda, lda);                                        \
 		}                                                                                          \
 		for (; c < nc; c++) {                                                                      \
@@ -588,21 +587,24 @@ DEFINE_TILE_FLOAT(bf16)
 		}                                                                                          \
 	}
 
-DEFINE_MM(f32)
-DEFINE_MM(f16)
-DEFINE_MM(bf16)
-DEFINE_MM(q4_0)
-DEFINE_MM(q4_1)
-DEFINE_MM(q5_0)
-DEFINE_MM(q5_1)
-DEFINE_MM(q8_0)
-DEFINE_MM(iq4_nl)
-DEFINE_MM(q2_K)
-DEFINE_MM(q3_K)
-DEFINE_MM(q4_K)
-DEFINE_MM(q5_K)
-DEFINE_MM(q6_K)
-DEFINE_MM(iq4_xs)
+/* Batch tiles: the 32-block types keep three vectors per column (quants, sum,
+ * scale), the K-quants one running sum per column, so the K-quants can take more
+ * columns per pass (SIMD_KTR x SIMD_KTC), sharing each unpacked superblock more. */
+DEFINE_MM(f32, SIMD_TR, SIMD_TC)
+DEFINE_MM(f16, SIMD_TR, SIMD_TC)
+DEFINE_MM(bf16, SIMD_TR, SIMD_TC)
+DEFINE_MM(q4_0, SIMD_TR, SIMD_TC)
+DEFINE_MM(q4_1, SIMD_TR, SIMD_TC)
+DEFINE_MM(q5_0, SIMD_TR, SIMD_TC)
+DEFINE_MM(q5_1, SIMD_TR, SIMD_TC)
+DEFINE_MM(q8_0, SIMD_TR, SIMD_TC)
+DEFINE_MM(iq4_nl, SIMD_TR, SIMD_TC)
+DEFINE_MM(q2_K, SIMD_KTR, SIMD_KTC)
+DEFINE_MM(q3_K, SIMD_KTR, SIMD_KTC)
+DEFINE_MM(q4_K, SIMD_KTR, SIMD_KTC)
+DEFINE_MM(q5_K, SIMD_KTR, SIMD_KTC)
+DEFINE_MM(q6_K, SIMD_KTR, SIMD_KTC)
+DEFINE_MM(iq4_xs, SIMD_KTR, SIMD_KTC)
 
 /* ---------------------------------------------------------------------------------
  * Activation conversion (bit-identical to ref.c's quantizers)
@@ -805,11 +807,20 @@ static void simd_axpy_f16_f32(int64_t n, float a, const hx_f16 *x, float *y)
 #ifndef SIMD_MM_Q4_0
 #define SIMD_MM_Q4_0 mm_q4_0
 #endif
+#ifndef SIMD_MM_F32
+#define SIMD_MM_F32 mm_f32
+#endif
+#ifndef SIMD_MM_F16
+#define SIMD_MM_F16 mm_f16
+#endif
+#ifndef SIMD_MM_BF16
+#define SIMD_MM_BF16 mm_bf16
+#endif
 #ifndef SIMD_MM_Q8_0
 #define SIMD_MM_Q8_0 mm_q8_0
 #endif
 #define SIMD_TABLE_ENTRIES                                                                                 \
-	.mm = {[HEARTH_TYPE_F32] = mm_f32,       [HEARTH_TYPE_F16] = mm_f16,       [HEARTH_TYPE_BF16] = mm_bf16, \
+	.mm = {[HEARTH_TYPE_F32] = SIMD_MM_F32,       [HEARTH_TYPE_F16] = SIMD_MM_F16,       [HEARTH_TYPE_BF16] = SIMD_MM_BF16, \
 	       [HEARTH_TYPE_Q4_0] = SIMD_MM_Q4_0,     [HEARTH_TYPE_Q4_1] = mm_q4_1,     [HEARTH_TYPE_Q5_0] = mm_q5_0, \
 	       [HEARTH_TYPE_Q5_1] = mm_q5_1,     [HEARTH_TYPE_Q8_0] = SIMD_MM_Q8_0,     [HEARTH_TYPE_Q2_K] = mm_q2_K, \
 	       [HEARTH_TYPE_Q3_K] = mm_q3_K,     [HEARTH_TYPE_Q4_K] = mm_q4_K,     [HEARTH_TYPE_Q5_K] = mm_q5_K, \
