@@ -193,7 +193,6 @@ int main(int argc, char **argv)
 		struct stat3 s = read_bw(pools[i], buf, l3, reps, 20);
 		printf("| 64 MiB (L3) | %d | %.1f | %.1f..%.1f |\n", o.threads[i], s.med, s.lo, s.hi);
 	}
-	hx_free_aligned(buf);
 	fflush(stdout);
 
 	/* ---- matrix-vector ---- */
@@ -201,14 +200,17 @@ int main(int argc, char **argv)
 	const size_t set_bytes = o.quick ? (size_t)256 << 20 : big;
 	printf("\n## Matrix-vector (decode), %lldx%lld weights, M=1\n\n"
 	       "Cache: one matrix, repeated (L2/L3-resident).  DRAM: a set of matrices totalling %zu MiB, cycled through.\n"
-	       "GB/s = weight bytes streamed per second; %% DRAM = of the read bandwidth measured above at the same thread count.\n\n"
-	       "| type | threads | cache GB/s | cache GFLOP/s | DRAM GB/s | min..max | DRAM GFLOP/s | %% DRAM |\n"
-	       "|---|---|---|---|---|---|---|---|\n",
+	       "GB/s = weight bytes streamed per second; %% DRAM = of the read bandwidth measured above at the same thread count;\n"
+	       "paired %% = median of (this sample / a 1 GiB read-bandwidth sample taken just before it), robust to load swings.\n\n"
+	       "| type | threads | cache GB/s | cache GFLOP/s | DRAM GB/s | min..max | DRAM GFLOP/s | %% DRAM | paired %% (min..max) |\n"
+	       "|---|---|---|---|---|---|---|---|---|\n",
 	       (long long)N, (long long)K, set_bytes >> 20);
 	float *x = hx_malloc(sizeof(float) * (size_t)(K * 512));
 	float *y = hx_malloc(sizeof(float) * (size_t)(N * 512));
-	void *scratch = hx_malloc(kern_matmul_scratch_size(HEARTH_TYPE_F32, K, 512) + kern_row_size(HEARTH_TYPE_Q8_K, K) * 512 +
-	                          sizeof(float) * (size_t)K * 512);
+	size_t ss = 0;
+	for (size_t i = 0; i < HX_ARRAY_LEN(k_all); i++)
+		ss = HX_MAX(ss, kern_matmul_scratch_size(k_all[i], K, 512));
+	void *scratch = hx_malloc(ss);
 	if (!x || !y || !scratch)
 		return 1;
 	for (int64_t i = 0; i < K * 512; i++)
@@ -236,17 +238,22 @@ int main(int argc, char **argv)
 			}
 			for (int m = 0; m < n_mats; m++) /* warm up: page in, no timing */
 				kern_matmul(pools[i], type, w + (size_t)m * mat, K, N, x, 1, y, scratch);
+			/* the machine may be shared: each DRAM sample is paired with a bandwidth
+			 * sample taken just before it, and the ratio is reported too */
+			double vr[MAX_REPS];
 			for (int r = 0; r < reps; r++) {
+				double bw = read_bw(pools[i], buf, big, 1, 1).med;
 				double t0 = hx_time_s();
 				for (int m = 0; m < n_mats; m++)
 					kern_matmul(pools[i], type, w + (size_t)m * mat, K, N, x, 1, y, scratch);
 				vd[r] = (double)mat * n_mats / (hx_time_s() - t0) / 1e9;
+				vr[r] = 100.0 * vd[r] / bw;
 			}
-			struct stat3 sc = stats(vc, reps), sd = stats(vd, reps);
+			struct stat3 sc = stats(vc, reps), sd = stats(vd, reps), sr = stats(vr, reps);
 			const double flop_per_byte = 2.0 * (double)K * N / (double)mat;
-			printf("| %s | %d | %.1f | %.0f | %.1f | %.1f..%.1f | %.1f | %.0f%% |\n", hearth_type_name(type),
-			       o.threads[i], sc.med, sc.med * flop_per_byte, sd.med, sd.lo, sd.hi, sd.med * flop_per_byte,
-			       100.0 * sd.med / dram[i]);
+			printf("| %s | %d | %.1f | %.0f | %.1f | %.1f..%.1f | %.1f | %.0f%% | %.0f%% (%.0f..%.0f) |\n",
+			       hearth_type_name(type), o.threads[i], sc.med, sc.med * flop_per_byte, sd.med, sd.lo, sd.hi,
+			       sd.med * flop_per_byte, 100.0 * sd.med / dram[i], sr.med, sr.lo, sr.hi);
 			fflush(stdout);
 		}
 		hx_free_aligned(w);
@@ -284,6 +291,7 @@ int main(int argc, char **argv)
 			hx_free_aligned(w);
 		}
 	}
+	hx_free_aligned(buf);
 	free(x);
 	free(y);
 	free(scratch);
