@@ -353,8 +353,8 @@ static void test_filters(void **state)
 	      NULL, "321,2,3[2, 1, 3]");
 	check("{{ 'a-b-c' | replace('-', '+') }}{{ 5 | string }}{{ '42' | int + 1 }}{{ 'x' | int }}{{ '2.5' | float }}",
 	      NULL, "a+b+c5430" "2.5");
-	check("{{ 2.567 | round(2) }}{{ 2.5 | round }}{{ 3.5 | round }}{{ 7 | round }}{{ 2.1 | round(0, 'ceil') }}", NULL,
-	      "2.572.04.073.0");
+	check("{{ 2.675 | round(2) }}{{ 2.567 | round(2) }}{{ 2.5 | round }}{{ 3.5 | round }}{{ 7 | round }}{{ 2.1 | round(0, 'ceil') }}", NULL,
+	      "2.672.572.04.073.0");
 	check("{{ [{'n': 'a', 'k': 1}, {'n': 'b', 'k': 2}] | map(attribute='n') | join }}"
 	      "{{ [{'n': 'a', 'k': 1}, {'n': 'b', 'k': 2}] | selectattr('k', 'equalto', 2) | map(attribute='n') | list }}"
 	      "{{ [{'n': 'a', 'k': 1}, {'n': 'b'}] | rejectattr('k', 'defined') | map(attribute='n') | first }}"
@@ -543,7 +543,9 @@ static void test_limits(void **state)
 	hearth_chat_template_free(t);
 	double secs = elapsed(t0);
 	print_message("note: hostile-template suite took %.2f s\n", secs);
-	assert_true(secs < 20.0);
+	/* fast natively; valgrind (make valgrind sets VALGRIND) is ~100x slower */
+	if (!getenv("VALGRIND"))
+		assert_true(secs < 20.0);
 }
 
 /* One parsed template renders many conversations (the server's pattern). */

@@ -592,6 +592,13 @@ static jv do_round(jvm *m, jv in, const struct jx_args *a)
 	 * halves go to the even neighbour */
 	if (!strcmp(meth, "common") && in.t != JV_FLOAT && prec >= 0)
 		return jv_int(in.t == JV_INT ? in.u.i : in.u.b);
+	if (!strcmp(meth, "common") && prec >= 0 && isfinite(x)) {
+		/* correctly rounded decimal, ties to even on the exact binary value, as
+		 * Python's round(x, n) does (2.675 -> 2.67) */
+		char buf[400];
+		snprintf(buf, sizeof buf, "%.*f", (int)prec, x);
+		return jv_float(strtod(buf, NULL));
+	}
 	double f = pow(10.0, (double)prec);
 	double y = x * f, r;
 	if (!strcmp(meth, "common"))
@@ -642,8 +649,13 @@ jv jx_call_filter(jvm *m, const char *name, jv in, const struct jx_args *a, void
 				return jv_float(fabs(in.u.f));
 			jvm_fail(m, HEARTH_ETYPE, "bad operand type for abs(): '%s'", jv_type_name(in));
 		}
-		if (!strcmp(name, "attr"))
-			return jx_getattr(m, in, arg(a, 0, "name", jv_undef()));
+		if (!strcmp(name, "attr")) {
+			/* Jinja2's attr looks up attributes only, never dict items */
+			jv key = arg(a, 0, "name", jv_undef());
+			if (in.t == JV_DICT && !(key.t == JV_STR && jx_has_method(in, key.u.s->p)))
+				return jv_undef();
+			return jx_getattr(m, in, key);
+		}
 		break;
 	case 'b':
 		if (!strcmp(name, "batch")) {

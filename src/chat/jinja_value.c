@@ -619,6 +619,7 @@ void jv_write_repr(jvm *m, jbuf *b, jv v, int depth)
 		}
 		jb_putc(m, b, '}');
 		return;
+	case JV_UNDEF: jb_puts(m, b, "Undefined"); return;
 	default: jv_write_str(m, b, v); return;
 	}
 }
