@@ -20,6 +20,7 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MM_RTOL 2e-5
 
@@ -97,6 +98,24 @@ static void test_dispatch(void **state)
 		assert_non_null(t[i]->axpy_f16_f32);
 		assert_non_null(t[i]->f32_to_f16);
 		assert_non_null(t[i]->f16_to_f32);
+	}
+}
+
+/* HEARTH_ISA is read once per process: run this program again with each setting
+ * and its test_dispatch, which checks that a runnable forced table is the active
+ * one and that anything else falls back to the best table. */
+static void test_isa_env(void **state)
+{
+	(void)state;
+	const char *vals[] = {"scalar", "avx2", "avx512", "neon", ""};
+	for (size_t i = 0; i < HX_ARRAY_LEN(vals); i++) {
+		char cmd[256];
+		snprintf(cmd, sizeof cmd, "HEARTH_ISA='%s' /proc/%d/exe 'test_dispatch' >/dev/null 2>&1", vals[i],
+		         (int)getpid());
+		int rc = system(cmd);
+		if (rc != 0)
+			print_error("HEARTH_ISA=%s: child exited with %d\n", vals[i], rc);
+		assert_int_equal(rc, 0);
 	}
 }
 
@@ -445,7 +464,7 @@ int main(int argc, char **argv)
 	if (argc > 1) /* run only the tests matching a pattern, e.g. test_pool */
 		cmocka_set_test_filter(argv[1]);
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_dispatch),      cmocka_unit_test(test_mm_vs_scalar),
+	        cmocka_unit_test(test_dispatch),      cmocka_unit_test(test_isa_env),      cmocka_unit_test(test_mm_vs_scalar),
 	        cmocka_unit_test(test_act_exact),     cmocka_unit_test(test_f16_and_helpers),
 	        cmocka_unit_test(test_pool),          cmocka_unit_test(test_matmul),
 	};

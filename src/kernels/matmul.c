@@ -71,6 +71,7 @@ void kern_matmul(kern_pool *pool, int type, const void *w, int64_t K, int64_t N,
 	const kern_isa *isa = kern_isa_active();
 	int at = kern_vec_dot_type(type);
 	HX_ASSERT(at >= 0 && isa->mm[type] && isa->act[at] && K > 0);
+	HX_ASSERT(K % hearth_type_block_size(type) == 0 && K % hearth_type_block_size(at) == 0);
 	struct mm_ctx c;
 	memset(&c, 0, sizeof c);
 	c.pool = pool;
