@@ -90,11 +90,11 @@ static int parse_rope_scaling(const hearth_gguf *g, const char *arch, float *fre
 	*freq_scale = 1.0f;
 	snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
 	int rc = hearth_gguf_get_str(g, key, &s);
-	bool linear = false;
+	bool linear = true; /* the reference's default when only a factor is given */
 	if (rc == 0) {
-		if (s.len == 6 && memcmp(s.ptr, "linear", 6) == 0)
-			linear = true;
-		else if (!(s.len == 4 && memcmp(s.ptr, "none", 4) == 0))
+		if (s.len == 4 && memcmp(s.ptr, "none", 4) == 0)
+			linear = false;
+		else if (!(s.len == 6 && memcmp(s.ptr, "linear", 6) == 0))
 			return hx_err(HEARTH_EUNSUPPORTED, "key '%s': rope scaling '%.*s' is not supported (none, linear)",
 			              key, (int)HX_MIN(s.len, 32), s.ptr);
 	} else if (rc != HEARTH_ENOTFOUND) {
@@ -106,8 +106,6 @@ static int parse_rope_scaling(const hearth_gguf *g, const char *arch, float *fre
 	if (rc == HEARTH_ENOTFOUND) {
 		snprintf(key, sizeof key, "%s.rope.scale_linear", arch);
 		rc = hearth_gguf_get_f32(g, key, &factor);
-		if (rc == 0)
-			linear = true;
 	}
 	if (rc && rc != HEARTH_ENOTFOUND)
 		return rc;
@@ -302,7 +300,8 @@ static int get_tensor(const hearth_gguf *g, const char *name, enum tensor_kind k
 /* Accounts for every tensor in the file: each must be one the model uses. */
 static bool tensor_is_known(const char *name, int32_t n_layer, const struct model_arch *a)
 {
-	static const char *const globals[] = {"token_embd.weight", "output_norm.weight", "output.weight"};
+	static const char *const globals[] = {"token_embd.weight", "output_norm.weight", "output.weight",
+	                                      "rope_freqs.weight"};
 	static const char *const per_layer[] = {
 		"attn_norm.weight", "attn_q.weight", "attn_k.weight", "attn_v.weight", "attn_output.weight",
 		"attn_q.bias",      "attn_k.bias",   "attn_v.bias",   "ffn_norm.weight", "ffn_gate.weight",
@@ -334,7 +333,7 @@ static bool tensor_is_known(const char *name, int32_t n_layer, const struct mode
 }
 
 int model_parse(const hearth_gguf *g, const struct model_arch **arch_out, struct model_hparams *hp,
-                const hearth_gguf_tensor *globals[3], struct model_layer **layers_out)
+                const hearth_gguf_tensor *globals[4], struct model_layer **layers_out)
 {
 	const struct model_arch *a = NULL;
 	int rc = parse_arch(g, &a);
@@ -345,11 +344,18 @@ int model_parse(const hearth_gguf *g, const struct model_arch **arch_out, struct
 	const int64_t E = hp->n_embd, V = hp->n_vocab, F = hp->n_ff;
 	const int64_t QD = (int64_t)hp->n_head * hp->head_dim, KD = (int64_t)hp->n_head_kv * hp->head_dim;
 
-	const hearth_gguf_tensor *tok, *onorm, *out;
+	const hearth_gguf_tensor *tok, *onorm, *out, *rope_freqs;
 	if ((rc = get_tensor(g, "token_embd.weight", TK_MATRIX, E, V, true, &tok)) ||
 	    (rc = get_tensor(g, "output_norm.weight", TK_VEC, E, 1, true, &onorm)) ||
-	    (rc = get_tensor(g, "output.weight", TK_MATRIX, E, V, false, &out)))
+	    (rc = get_tensor(g, "output.weight", TK_MATRIX, E, V, false, &out)) ||
+	    (rc = get_tensor(g, "rope_freqs.weight", TK_VEC, hp->n_rot / 2, 1, false, &rope_freqs)))
 		return rc;
+	if (rope_freqs) {
+		const float *ff = rope_freqs->data;
+		for (int32_t i = 0; i < hp->n_rot / 2; i++)
+			if (!(ff[i] > 0.0f) || !isfinite(ff[i]))
+				return hx_err(HEARTH_EFORMAT, "tensor 'rope_freqs.weight' has a non-positive factor at %d", i);
+	}
 	if (!out)
 		out = tok;
 
@@ -396,6 +402,7 @@ int model_parse(const hearth_gguf *g, const struct model_arch **arch_out, struct
 	globals[0] = tok;
 	globals[1] = onorm;
 	globals[2] = out;
+	globals[3] = rope_freqs;
 	if (layers_out)
 		*layers_out = layers;
 	else
@@ -419,7 +426,7 @@ int hearth_model_check(const hearth_gguf *g)
 {
 	const struct model_arch *a = NULL;
 	struct model_hparams hp;
-	const hearth_gguf_tensor *globals[3];
+	const hearth_gguf_tensor *globals[4];
 	if (!g)
 		return hx_err(HEARTH_EINVAL, "hearth_model_check: no file");
 	int rc = model_parse(g, &a, &hp, globals, NULL);
@@ -454,7 +461,7 @@ int hearth_model_load(const char *path, const hearth_model_params *params, heart
 		return HEARTH_ENOMEM;
 	}
 	m->gguf = g;
-	const hearth_gguf_tensor *globals[3];
+	const hearth_gguf_tensor *globals[4];
 	rc = model_parse(g, &m->arch, &m->hp, globals, &m->layers);
 	if (rc) {
 		prefix_path(rc, path);
@@ -465,6 +472,7 @@ int hearth_model_load(const char *path, const hearth_model_params *params, heart
 	m->tok_embd = globals[0];
 	m->output_norm = globals[1];
 	m->output = globals[2];
+	m->rope_freqs = globals[3];
 	m->n_threads = params->n_threads;
 	for (int64_t i = 0; i < hearth_gguf_n_tensors(g); i++) {
 		const hearth_gguf_tensor *t = hearth_gguf_tensor_at(g, i);

@@ -78,17 +78,19 @@ struct hearth_model {
 	const hearth_gguf_tensor *tok_embd;    /* [n_embd, n_vocab] */
 	const hearth_gguf_tensor *output_norm; /* [n_embd] f32 */
 	const hearth_gguf_tensor *output;      /* [n_embd, n_vocab]; == tok_embd when tied */
+	const hearth_gguf_tensor *rope_freqs;  /* [n_rot / 2] f32 frequency divisors, or NULL */
 	struct model_layer *layers;            /* n_layer */
 	int n_threads;
 	int64_t n_params;
 	uint64_t weight_bytes;
 };
 
-/* Reads and validates everything; fills *hp, *arch and (when layers != NULL, an
- * array of hp->n_layer entries) the tensor views.  tensors of the model other
- * than layers go to *globals[3] = {tok_embd, output_norm, output}. */
+/* Reads and validates everything; fills *hp, *arch, the per-layer tensor views
+ * (*layers_out, n_layer entries, when layers_out != NULL; the caller frees it)
+ * and globals[4] = {tok_embd, output_norm, output (tok_embd when tied),
+ * rope_freqs (or NULL)}. */
 int model_parse(const hearth_gguf *g, const struct model_arch **arch, struct model_hparams *hp,
-                const hearth_gguf_tensor *globals[3], struct model_layer **layers_out);
+                const hearth_gguf_tensor *globals[4], struct model_layer **layers_out);
 
 #endif
 

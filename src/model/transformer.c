@@ -152,12 +152,12 @@ static void add_bias(const hearth_gguf_tensor *b, float *y, int32_t m, int64_t n
 }
 
 /* cos/sin for the rotated dimensions of position p (pairs i0 = 0, 2, ...). */
-static void rope_angles(float *cs, int32_t p, int32_t n_rot, float base, float freq_scale)
+static void rope_angles(float *cs, int32_t p, int32_t n_rot, float base, float freq_scale, const float *ff)
 {
 	const float theta_scale = powf(base, -2.0f / (float)n_rot);
 	float theta = (float)p;
 	for (int32_t i0 = 0; i0 < n_rot; i0 += 2) {
-		const float t = freq_scale * theta;
+		const float t = freq_scale * (ff ? theta / ff[i0 / 2] : theta);
 		cs[i0] = cosf(t);
 		cs[i0 + 1] = sinf(t);
 		theta *= theta_scale;
@@ -299,7 +299,8 @@ int model_forward(const hearth_model *m, struct model_work *w, const struct mode
 		kern_dequant_row(m->tok_embd->type, (const uint8_t *)m->tok_embd->data + (size_t)tok[t] * erow,
 		                 w->x + (size_t)t * E, E);
 	for (int32_t t = 0; t < n; t++)
-		rope_angles(w->rope + (size_t)t * hp->n_rot, pos[t], hp->n_rot, hp->rope_freq_base, hp->rope_freq_scale);
+		rope_angles(w->rope + (size_t)t * hp->n_rot, pos[t], hp->n_rot, hp->rope_freq_base, hp->rope_freq_scale,
+		            m->rope_freqs ? (const float *)m->rope_freqs->data : NULL);
 
 	for (int il = 0; il < hp->n_layer; il++) {
 		const struct model_layer *L = &m->layers[il];
