@@ -468,7 +468,7 @@ static void test_limits(void **state)
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* deep nesting in the parser: parentheses, not, unary minus, statements, long chains */
-	char *deep = malloc(200000);
+	char *deep = malloc(1200000);
 	assert_non_null(deep);
 	size_t n = 0;
 	n += (size_t)sprintf(deep + n, "{{ ");
@@ -495,6 +495,22 @@ static void test_limits(void **state)
 		n += (size_t)sprintf(deep + n, "{%% if 1 %%}");
 	deep[n] = 0;
 	check_err(deep, HEARTH_ELIMIT, "nested too deeply");
+	/* many distinct variables cannot make scope lookups quadratic */
+	n = 0;
+	for (int i = 0; i < 40000; i++)
+		n += (size_t)sprintf(deep + n, "{%% set v%d = v%d %%}", i, i / 2);
+	check_err(deep, HEARTH_ELIMIT, "work limit");
+	n = (size_t)sprintf(deep, "{{ {");
+	for (int i = 0; i < 40000; i++)
+		n += (size_t)sprintf(deep + n, "%d: 1, ", i);
+	sprintf(deep + n, "} | length }}");
+	check_err(deep, HEARTH_ELIMIT, "work limit");
+	/* a long elif chain is fine (no recursion), and fast */
+	n = (size_t)sprintf(deep, "{%% if false %%}");
+	for (int i = 0; i < 15000; i++)
+		n += (size_t)sprintf(deep + n, "{%% elif %d == 14999 %%}%d", i, i);
+	sprintf(deep + n, "{%% else %%}no{%% endif %%}");
+	check(deep, NULL, "14999");
 	n = (size_t)sprintf(deep, "{{ x");
 	for (int i = 0; i < 30000; i++)
 		n += (size_t)sprintf(deep + n, "|trim");

@@ -82,6 +82,9 @@ static void pop_frame(struct rctx *c)
 static void set_var(struct rctx *c, const char *name, jv v)
 {
 	size_t start = c->frames[c->n_frames - 1].start;
+	/* scopes are scanned linearly: charge the scan so that a template with
+	 * huge numbers of variables runs out of budget instead of going quadratic */
+	jvm_charge(c->m, c->n_vars - start);
 	for (size_t i = c->n_vars; i > start; i--)
 		if (!strcmp(c->vars[i - 1].name, name)) {
 			c->vars[i - 1].v = v;
@@ -114,6 +117,7 @@ static const struct {
 static bool lookup(struct rctx *c, const char *name, jv *out)
 {
 	int f = c->n_frames - 1;
+	jvm_charge(c->m, c->n_vars);
 	while (f >= 0) {
 		size_t start = c->frames[f].start;
 		size_t end = f == c->n_frames - 1 ? c->n_vars : c->frames[f + 1].start;
@@ -174,6 +178,7 @@ jv jx_getattr(jvm *m, jv obj, jv key)
 	case JV_DICT:
 	case JV_NS: {
 		jv out;
+		jvm_charge(m, obj.u.d->n);
 		if (jd_get(obj.u.d, key, &out))
 			return out;
 		if (obj.t == JV_DICT && key.t == JV_STR && jx_has_method(obj, key.u.s->p))
@@ -662,6 +667,7 @@ static jv eval(struct rctx *c, const jnode *n)
 		}
 		if (obj.t == JV_DICT || obj.t == JV_NS) {
 			jv out;
+			jvm_charge(m, obj.u.d->n);
 			return jd_get(obj.u.d, key, &out) ? out : jv_undef();
 		}
 		return jx_getattr(m, obj, key);
@@ -879,9 +885,14 @@ static int exec(struct rctx *c, const jnode *n)
 		return FLOW_NEXT;
 	}
 	case JN_IF:
-		if (jv_truthy(eval(c, n->a)))
-			return exec(c, n->b);
-		return n->c ? exec(c, n->c) : FLOW_NEXT;
+		/* walk the elif chain iteratively */
+		while (n && n->kind == JN_IF) {
+			if (jv_truthy(eval(c, n->a)))
+				return exec(c, n->b);
+			n = n->c;
+			jvm_charge(m, 1);
+		}
+		return n ? exec(c, n) : FLOW_NEXT;
 	case JN_FOR: return exec_for(c, n);
 	case JN_SET: bind_targets(c, n, n->names, n->n_names, eval(c, n->a)); return FLOW_NEXT;
 	case JN_SETATTR: {
@@ -962,6 +973,12 @@ static int exec(struct rctx *c, const jnode *n)
  * position rather than only when (and if) the line runs. */
 static void validate(jvm *m, const jnode *n, int depth)
 {
+	/* elif chains (linked through c) are walked in a loop, not recursively */
+	while (n && n->kind == JN_IF && n->c && n->c->kind == JN_IF) {
+		validate(m, n->a, depth + 1);
+		validate(m, n->b, depth + 1);
+		n = n->c;
+	}
 	if (!n || depth > 10000)
 		return;
 	if (n->kind == JN_FILTER && !jx_has_filter(n->name)) {

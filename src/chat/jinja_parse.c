@@ -673,25 +673,30 @@ static jnode *parse_body(struct parser *P, const char *const *ends, const char *
 
 static void end_tag(struct parser *P) { expect(P, JT_BLOCK_END, "'%}'"); }
 
+/* if / elif ... / else / endif.  An elif chain is a list of JN_IF nodes linked
+ * through `c`, built iteratively so that long chains cost no recursion. */
 static jnode *parse_if(struct parser *P, const jtok *t)
 {
-	jnode *n = mk(P, JN_IF, t);
-	n->a = parse_expr(P);
-	end_tag(P);
 	static const char *const ends[] = {"elif", "else", "endif", NULL};
+	static const char *const ends2[] = {"endif", NULL};
+	jnode *first = mk(P, JN_IF, t), *n = first;
 	const char *found;
-	n->b = parse_body(P, ends, &found);
-	if (!strcmp(found, "elif")) {
-		n->c = parse_if(P, &P->t->v[P->i - 1]);
-		return n; /* the nested if consumed endif */
+	for (;;) {
+		n->a = parse_expr(P);
+		end_tag(P);
+		n->b = parse_body(P, ends, &found);
+		if (strcmp(found, "elif") != 0)
+			break;
+		jnode *next_if = mk(P, JN_IF, &P->t->v[P->i - 1]);
+		n->c = next_if;
+		n = next_if;
 	}
 	if (!strcmp(found, "else")) {
 		end_tag(P);
-		static const char *const ends2[] = {"endif", NULL};
 		n->c = parse_body(P, ends2, &found);
 	}
 	end_tag(P);
-	return n;
+	return first;
 }
 
 static jnode *parse_for(struct parser *P, const jtok *t)

@@ -304,6 +304,8 @@ bool jd_get_cstr(const struct jdict *d, const char *key, jv *out)
 
 void jd_set(jvm *m, struct jdict *d, jv key, jv val)
 {
+	/* linear key search: charged, so huge dict literals fail instead of crawling */
+	jvm_charge(m, 2 * d->n);
 	for (size_t i = 0; i < d->n; i++)
 		if (key_eq(d->k[i], key)) {
 			d->v[i] = val;
