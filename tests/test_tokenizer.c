@@ -12,6 +12,7 @@
 #include "hearth.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -523,6 +524,12 @@ static void test_detok_stream(void **state)
 	assert_int_equal(hearth_detokenize(v, ids, n, HEARTH_DETOK_SPECIAL, &out, NULL), 0);
 	assert_string_equal(out, "<s> Hello world");
 	free(out);
+	/* SKIP_BOS drops a leading BOS and then, like llama.cpp, keeps the space */
+	assert_int_equal(hearth_detokenize(v, ids, n, HEARTH_DETOK_SKIP_BOS | HEARTH_DETOK_STRIP_SPACE | HEARTH_DETOK_SPECIAL,
+	                                   &out, NULL),
+	                 0);
+	assert_string_equal(out, " Hello world");
+	free(out);
 	assert_true(hearth_detok_create(v, 0, &d) == 0);
 	assert_int_equal(hearth_detok_push(d, 99999999, &t, &tl), HEARTH_EINVAL);
 	hearth_detok_free(d);
@@ -565,9 +572,59 @@ static void test_detok_stream(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(hearth_tokenize(v, "<|im_start|>", 12, false, false, ids, 16, &n), 0);
 	assert_true(n > 1);
+	/* USER_DEFINED tokens are matched even without parse_special */
+	assert_int_equal(hearth_tokenize(v, "<think>", 7, false, false, ids, 16, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], hearth_vocab_find(v, "<think>", 7));
+	assert_int_equal(hearth_vocab_token_type(v, ids[0]), HEARTH_TOKEN_USER_DEFINED);
 	/* n_max too small: ELIMIT with the needed count */
 	assert_int_equal(hearth_tokenize(v, "Hello world, again", 18, false, false, ids, 1, &n), HEARTH_ELIMIT);
 	assert_true(n > 1);
+	unload(&l);
+}
+
+/* The same vocabulary used from several threads at once gives the same ids. */
+struct thr_arg {
+	const hearth_vocab *v;
+	const char *text;
+	size_t len;
+	int32_t *ids;
+	size_t n;
+	int rc;
+};
+
+static void *thr_main(void *p)
+{
+	struct thr_arg *a = p;
+	for (int r = 0; r < 20 && a->rc == 0; r++)
+		a->rc = hearth_tokenize(a->v, a->text, a->len, true, true, a->ids, 4096, &a->n);
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	(void)state;
+	TU_REQUIRE_TESTDATA();
+	struct loaded l;
+	assert_int_equal(load_vocab("vocab/ggml-vocab-llama-spm.gguf", &l), 0);
+	const char *text = "The quick brown fox </s> jumps over the lazy dog. Grüße, 世界! 🦙 1234567";
+	size_t len = strlen(text);
+	int32_t want[4096];
+	size_t nw;
+	assert_int_equal(hearth_tokenize(l.v, text, len, true, true, want, 4096, &nw), 0);
+	pthread_t th[4];
+	struct thr_arg a[4];
+	for (int i = 0; i < 4; i++) {
+		a[i] = (struct thr_arg){l.v, text, len, malloc(4096 * sizeof(int32_t)), 0, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, thr_main, &a[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(a[i].rc, 0);
+		assert_int_equal(a[i].n, nw);
+		assert_memory_equal(a[i].ids, want, nw * sizeof(int32_t));
+		free(a[i].ids);
+	}
 	unload(&l);
 }
 
@@ -611,6 +668,7 @@ int main(void)
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_detok_stream),
+		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_repeated_100k),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
