@@ -998,12 +998,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (*upload_size) {
+		/* A body may take at most timeout_s in total: trickled or endless
+		 * (chunked) bodies are cut off by closing the connection. */
+		if (hx_time_s() - cn->t0 > s->cfg.timeout_s)
+			return MHD_NO;
 		if (!cn->too_large && cn->body.n + *upload_size > s->cfg.max_body) {
+			/* Over the cap: drop what we have and discard the rest; the 413
+			 * goes out when the body ends (MHD cannot answer mid-upload). */
 			cn->too_large = true;
 			free(cn->body.p);
 			cn->body = (struct buf){0};
-			*upload_size = 0;
-			return send_error(cn, c, 413, "body_too_large", "the request body is too large");
 		}
 		if (!cn->too_large && buf_add(&cn->body, upload, *upload_size))
 			return MHD_NO;
@@ -1071,13 +1075,25 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 	if (cn->gen) {
 		struct gen *g = cn->gen;
 		pthread_mutex_lock(&g->mu);
+		if (!g->done) {
+			/* The connection ended first (client gone): cancel and wait for
+			 * the engine to let go, so the log line tells what happened. */
+			pthread_mutex_unlock(&g->mu);
+			hearth_engine_cancel(g->m->eng, g->id);
+			pthread_mutex_lock(&g->mu);
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 5;
+			while (!g->done)
+				if (pthread_cond_timedwait(&g->cv, &g->mu, &ts) == ETIMEDOUT)
+					break;
+		}
 		n_prompt = g->st.n_prompt;
 		n_gen = g->st.n_gen;
 		n_cached = g->st.n_cached;
 		finish = g->done ? (g->finish == HEARTH_FINISH_CANCELED ? "cancelled" : hearth_finish_name(g->finish))
 		                 : "running";
 		pthread_mutex_unlock(&g->mu);
-		/* a stream whose client vanished is cancelled by stream_free */
 	}
 	bool aborted = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK;
 	double ms = (hx_time_s() - cn->t0) * 1e3;
