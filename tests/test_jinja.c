@@ -279,6 +279,8 @@ static void test_whitespace(void **state)
 	check("{{ 'v' }}   {% if true %}t{% endif %}", NULL, "v   t");
 	/* raw */
 	check("{% raw %}{{ not evaluated }}{% endraw %}", NULL, "{{ not evaluated }}");
+	check("{% raw %}\n  x\n  {% endraw %}\nY", NULL, "\n  x\nY");
+	check("x {%- raw %} y {% endraw -%} z", NULL, "x y z");
 	/* brace balancing inside tags */
 	check("{{ {'a': {'b': 1}}['a']['b'] }}", NULL, "1");
 }

@@ -437,10 +437,8 @@ void jx_lex(jvm *m, const char *src, size_t len, jtoks *out)
 				}
 				if (!close)
 					lex_fail(&L, t, "missing '{% endraw %}'");
-				size_t body_end = e;
-				if (ls == '-')
-					while (body_end > body && is_ws(s[body_end - 1]))
-						body_end--;
+				/* "{%- endraw" strips, and lstrip_blocks applies to it too */
+				size_t body_end = strip_before(&L, body, e, ls, true, false);
 				emit_text(&L, body, body_end);
 				pos = close;
 				if (rs == '-') {
