@@ -53,7 +53,7 @@ static struct tol tolerance(const char *model, int kv_type)
 
 struct stats {
 	double max_diff, max_mean, max_kl, max_lse;
-	int64_t n_pos, n_argmax_checked, n_argmax_bad;
+	int64_t n_pos, n_argmax_checked, n_argmax_bad, n_greedy;
 };
 
 static int64_t argmax(const float *x, int32_t n)
@@ -192,6 +192,33 @@ static void run_case(hearth_model *model, const char *mname, json_t *cs, int kv_
 	}
 	st->max_kl = fmax(st->max_kl, kl);
 	free(ref);
+	hearth_ctx_free(ctx);
+
+	/* Greedy generation, one token per decode after a batched prompt: the ids
+	 * must match the golden continuation up to the first step whose golden
+	 * top1-top2 gap is below twice the tolerance. */
+	const int32_t n_prompt = (int32_t)json_integer_value(json_object_get(cs, "n_prompt"));
+	assert_true(n_prompt >= 1 && n_prompt <= n);
+	assert_int_equal(hearth_ctx_create(model, &cp, &ctx), 0);
+	hearth_batch_clear(&b);
+	for (int32_t i = 0; i < n_prompt; i++)
+		hearth_batch_add(&b, (int32_t)json_integer_value(json_array_get(jt, (size_t)i)), i, 0, i == n_prompt - 1);
+	assert_int_equal(hearth_ctx_decode(ctx, &b), 0);
+	for (int32_t i = n_prompt; i < n; i++) {
+		json_t *top = json_object_get(json_array_get(jp, (size_t)(i - 1)), "top");
+		const double g1 = json_number_value(json_array_get(json_array_get(top, 0), 1));
+		const double g2 = json_number_value(json_array_get(json_array_get(top, 1), 1));
+		if (g1 - g2 < 2 * tol->max_diff)
+			break;
+		const int32_t want = (int32_t)json_integer_value(json_array_get(jt, (size_t)i));
+		const int32_t got = (int32_t)argmax(hearth_ctx_logits(ctx, -1), n_vocab);
+		if (got != want)
+			fail_msg("%s/%s greedy step %d: generated %d, golden %d", mname, cname, i - n_prompt, got, want);
+		st->n_greedy++;
+		hearth_batch_clear(&b);
+		hearth_batch_add(&b, got, i, 0, true);
+		assert_int_equal(hearth_ctx_decode(ctx, &b), 0);
+	}
 	hearth_batch_free(&b);
 	hearth_ctx_free(ctx);
 }
@@ -229,10 +256,10 @@ static void run_model(const char *mname, int kv_type)
 	assert_true(tol.mean == 0 || st.max_mean <= tol.mean);
 	assert_true(tol.kl == 0 || st.max_kl <= tol.kl);
 	print_message("note: %-22s kv=%s positions=%lld max|diff|=%.3g (tol %.3g) worst-case mean|diff|=%.3g "
-	              "max KL=%.3g max|dlse|=%.3g argmax %lld/%lld agree (gap > %.3g)\n",
+	              "max KL=%.3g max|dlse|=%.3g argmax %lld/%lld agree (gap > %.3g) greedy %lld ids match\n",
 	              mname, kv_type == HEARTH_TYPE_F32 ? "f32" : "f16", (long long)st.n_pos, st.max_diff,
 	              tol.max_diff, st.max_mean, st.max_kl, st.max_lse, (long long)(st.n_argmax_checked - st.n_argmax_bad),
-	              (long long)st.n_argmax_checked, tol.gap);
+	              (long long)st.n_argmax_checked, tol.gap, (long long)st.n_greedy);
 	hearth_model_free(model);
 	json_decref(root);
 }
