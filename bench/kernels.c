@@ -19,8 +19,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define MAX_REPS 15
+
+/* Process CPU time in seconds: with the wall time it tells how much of the CPUs
+ * the run actually got on a shared machine. */
+static double cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -202,8 +212,10 @@ int main(int argc, char **argv)
 	       "Cache: one matrix, repeated (L2/L3-resident).  DRAM: a set of matrices totalling %zu MiB, cycled through.\n"
 	       "GB/s = weight bytes streamed per second; %% DRAM = of the read bandwidth measured above at the same thread count;\n"
 	       "paired %% = median of (this sample / a 1 GiB read-bandwidth sample taken just before it), robust to load swings.\n\n"
-	       "| type | threads | cache GB/s | cache GFLOP/s | DRAM GB/s | min..max | DRAM GFLOP/s | %% DRAM | paired %% (min..max) |\n"
-	       "|---|---|---|---|---|---|---|---|---|\n",
+	       "cpu = process CPU time / (wall time x threads) during the DRAM runs: below ~90%% the machine was busy with\n"
+	       "other work and every figure in the row is load-limited.\n\n"
+	       "| type | threads | cache GB/s | cache GFLOP/s | DRAM GB/s | min..max | DRAM GFLOP/s | %% DRAM | paired %% (min..max) | cpu |\n"
+	       "|---|---|---|---|---|---|---|---|---|---|\n",
 	       (long long)N, (long long)K, set_bytes >> 20);
 	float *x = hx_malloc(sizeof(float) * (size_t)(K * 512));
 	float *y = hx_malloc(sizeof(float) * (size_t)(N * 512));
@@ -240,20 +252,22 @@ int main(int argc, char **argv)
 				kern_matmul(pools[i], type, w + (size_t)m * mat, K, N, x, 1, y, scratch);
 			/* the machine may be shared: each DRAM sample is paired with a bandwidth
 			 * sample taken just before it, and the ratio is reported too */
-			double vr[MAX_REPS];
+			double vr[MAX_REPS], vcpu[MAX_REPS];
 			for (int r = 0; r < reps; r++) {
 				double bw = read_bw(pools[i], buf, big, 1, 1).med;
-				double t0 = hx_time_s();
+				double t0 = hx_time_s(), c0 = cpu_s();
 				for (int m = 0; m < n_mats; m++)
 					kern_matmul(pools[i], type, w + (size_t)m * mat, K, N, x, 1, y, scratch);
-				vd[r] = (double)mat * n_mats / (hx_time_s() - t0) / 1e9;
+				double dt = hx_time_s() - t0;
+				vcpu[r] = 100.0 * (cpu_s() - c0) / (dt * o.threads[i]);
+				vd[r] = (double)mat * n_mats / dt / 1e9;
 				vr[r] = 100.0 * vd[r] / bw;
 			}
-			struct stat3 sc = stats(vc, reps), sd = stats(vd, reps), sr = stats(vr, reps);
+			struct stat3 sc = stats(vc, reps), sd = stats(vd, reps), sr = stats(vr, reps), su = stats(vcpu, reps);
 			const double flop_per_byte = 2.0 * (double)K * N / (double)mat;
-			printf("| %s | %d | %.1f | %.0f | %.1f | %.1f..%.1f | %.1f | %.0f%% | %.0f%% (%.0f..%.0f) |\n",
+			printf("| %s | %d | %.1f | %.0f | %.1f | %.1f..%.1f | %.1f | %.0f%% | %.0f%% (%.0f..%.0f) | %.0f%% |\n",
 			       hearth_type_name(type), o.threads[i], sc.med, sc.med * flop_per_byte, sd.med, sd.lo, sd.hi,
-			       sd.med * flop_per_byte, 100.0 * sd.med / dram[i], sr.med, sr.lo, sr.hi);
+			       sd.med * flop_per_byte, 100.0 * sd.med / dram[i], sr.med, sr.lo, sr.hi, su.med);
 			fflush(stdout);
 		}
 		hx_free_aligned(w);
@@ -263,7 +277,7 @@ int main(int argc, char **argv)
 	if (o.mm) {
 		const int64_t M = 512, Nm = o.quick ? 1024 : 4096;
 		printf("\n## Matrix-matrix (prefill), %lldx%lld weights x M=%lld columns (activation conversion included)\n\n"
-		       "| type | threads | GFLOP/s (median) | min..max |\n|---|---|---|---|\n",
+		       "| type | threads | GFLOP/s (median) | min..max | cpu |\n|---|---|---|---|---|\n",
 		       (long long)Nm, (long long)K, (long long)M);
 		for (size_t ti = 0; ti < HX_ARRAY_LEN(k_mm_types); ti++) {
 			const int type = k_mm_types[ti];
@@ -276,16 +290,19 @@ int main(int argc, char **argv)
 			if (!w)
 				return 1;
 			for (int i = 0; i < o.n_threads; i++) {
-				double v[MAX_REPS];
+				double v[MAX_REPS], vcpu[MAX_REPS];
 				kern_matmul(pools[i], type, w, K, Nm, x, M, y, scratch);
 				int mreps = o.quick ? 3 : 5;
 				for (int r = 0; r < mreps; r++) {
-					double t0 = hx_time_s();
+					double t0 = hx_time_s(), c0 = cpu_s();
 					kern_matmul(pools[i], type, w, K, Nm, x, M, y, scratch);
-					v[r] = 2.0 * (double)K * Nm * M / (hx_time_s() - t0) / 1e9;
+					double dt = hx_time_s() - t0;
+					vcpu[r] = 100.0 * (cpu_s() - c0) / (dt * o.threads[i]);
+					v[r] = 2.0 * (double)K * Nm * M / dt / 1e9;
 				}
-				struct stat3 s = stats(v, mreps);
-				printf("| %s | %d | %.0f | %.0f..%.0f |\n", hearth_type_name(type), o.threads[i], s.med, s.lo, s.hi);
+				struct stat3 s = stats(v, mreps), su = stats(vcpu, mreps);
+				printf("| %s | %d | %.0f | %.0f..%.0f | %.0f%% |\n", hearth_type_name(type), o.threads[i], s.med, s.lo,
+				       s.hi, su.med);
 				fflush(stdout);
 			}
 			hx_free_aligned(w);
