@@ -116,6 +116,21 @@ AI __m256i scale_one(__m256i scl, int k)
 	return _mm256_shuffle_epi8(scl, _mm256_set1_epi16(s));
 }
 
+/* The 12 packed bytes of Q4_K/Q5_K 6-bit scales and mins -> bytes 0..7 scales,
+ * 8..15 mins.  With dwords u0 u1 u2 of the packed bytes:
+ *   scales 0-3 = u0 & 0x3f.., scales 4-7 = (u2 & 0x0f..) | ((u0 >> 6) & 0x03..) << 4,
+ *   mins 0-3 = u1 & 0x3f..,   mins 4-7 = ((u2 >> 4) & 0x0f..) | ((u1 >> 6) & 0x03..) << 4.
+ * Reads 16 bytes: the 4 after the scales are the block's quants. */
+AI __m128i k4_scales(const uint8_t *p)
+{
+	const __m128i v = _mm_loadu_si128((const __m128i *)p);
+	const __m128i lo = _mm_and_si128(v, _mm_set1_epi8(0x3f));
+	const __m128i u2 = _mm_shuffle_epi32(v, 0xAA);
+	const __m128i b = _mm_and_si128(_mm_srlv_epi32(u2, _mm_setr_epi32(0, 4, 0, 0)), _mm_set1_epi8(0x0f));
+	const __m128i c = _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(v, 6), _mm_set1_epi8(0x03)), 4);
+	return _mm_unpacklo_epi32(lo, _mm_or_si128(b, c));
+}
+
 #define ZERO_ACC()                                                                                         \
 	__m256 acc[TMAX_R][TMAX_C];                                                                        \
 	UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps()
@@ -284,14 +299,7 @@ AI void tile_q4_K(TILE_ARGS)
 	for (int64_t b = 0; b < n / QK_K; b++) {
 		UNROLL for (int r = 0; r < R; r++) {
 			const block_q4_K *x = (const block_q4_K *)(w + (size_t)r * ldw) + b;
-			uint32_t u[4];
-			memcpy(u, x->scales, 12);
-			u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
-			const uint32_t ua = u[1] & 0x3f3f3f3f;
-			u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
-			u[2] = ua;
-			u[0] &= 0x3f3f3f3f;
-			const __m128i sm = _mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]);
+			const __m128i sm = k4_scales(x->scales);
 			const __m256i scl = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
 			const __m128i m8 = _mm_srli_si128(sm, 8);
 			const __m256i mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
@@ -325,14 +333,7 @@ AI void tile_q5_K(TILE_ARGS)
 	for (int64_t b = 0; b < n / QK_K; b++) {
 		UNROLL for (int r = 0; r < R; r++) {
 			const block_q5_K *x = (const block_q5_K *)(w + (size_t)r * ldw) + b;
-			uint32_t u[4];
-			memcpy(u, x->scales, 12);
-			u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
-			const uint32_t ua = u[1] & 0x3f3f3f3f;
-			u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
-			u[2] = ua;
-			u[0] &= 0x3f3f3f3f;
-			const __m128i sm = _mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]);
+			const __m128i sm = k4_scales(x->scales);
 			const __m256i scl = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
 			const __m128i m8 = _mm_srli_si128(sm, 8);
 			const __m256i mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
