@@ -184,6 +184,51 @@ static void rope_apply(float *x, const float *cs, int32_t n_rot, enum model_rope
 	}
 }
 
+/* Row-parallel element-wise work: RMSNorm of rows and the SwiGLU product.
+ * Each row is computed by one thread in a fixed way, so results do not depend
+ * on the thread count. */
+struct rows_job {
+	enum { ROWS_NORM, ROWS_SWIGLU } op;
+	int32_t n_rows;
+	int64_t n;       /* row length */
+	const float *x;  /* NORM input / SWIGLU gate (in place) */
+	const float *g;  /* NORM weight / SWIGLU up */
+	float *y;        /* output */
+	float eps;
+};
+
+static void rows_worker(void *arg, int ith, int nth)
+{
+	const struct rows_job *J = arg;
+	const int32_t r0 = (int32_t)((int64_t)J->n_rows * ith / nth), r1 = (int32_t)((int64_t)J->n_rows * (ith + 1) / nth);
+	for (int32_t r = r0; r < r1; r++) {
+		const float *x = J->x + (size_t)r * J->n;
+		float *y = J->y + (size_t)r * J->n;
+		if (J->op == ROWS_NORM) {
+			rms_norm(x, J->g, y, J->n, J->eps);
+		} else {
+			const float *u = J->g + (size_t)r * J->n;
+			for (int64_t i = 0; i < J->n; i++)
+				y[i] = x[i] / (1.0f + expf(-x[i])) * u[i];
+		}
+	}
+}
+
+static void run_rows(struct model_work *w, struct rows_job *J)
+{
+	if (w->pool && J->n_rows > 1)
+		kern_pool_run(w->pool, rows_worker, J);
+	else
+		rows_worker(J, 0, 1);
+}
+
+static void norm_rows(struct model_work *w, const float *x, const hearth_gguf_tensor *g, float *y, int32_t m,
+                      int64_t n, float eps)
+{
+	struct rows_job J = {ROWS_NORM, m, n, x, g->data, y, eps};
+	run_rows(w, &J);
+}
+
 struct attn_job {
 	const hearth_model *m;
 	struct model_work *w;
@@ -308,8 +353,7 @@ int model_forward(const hearth_model *m, struct model_work *w, const struct mode
 		if (abort_fn && abort_fn(abort_user))
 			return hx_err(HEARTH_ECANCELED, "decode cancelled");
 
-		for (int32_t t = 0; t < n; t++)
-			rms_norm(w->x + (size_t)t * E, L->attn_norm->data, w->xn + (size_t)t * E, E, hp->eps);
+		norm_rows(w, w->x, L->attn_norm, w->xn, n, E, hp->eps);
 		matmul(w, L->wq, w->xn, n, w->q);
 		matmul(w, L->wk, w->xn, n, w->k);
 		matmul(w, L->wv, w->xn, n, w->v);
@@ -357,22 +401,18 @@ int model_forward(const hearth_model *m, struct model_work *w, const struct mode
 				xr[i] = xs[i] + o[i];
 		}
 
-		for (int32_t r = 0; r < nr; r++)
-			rms_norm(w->x + (size_t)r * E, L->ffn_norm->data, w->xn + (size_t)r * E, E, hp->eps);
+		norm_rows(w, w->x, L->ffn_norm, w->xn, nr, E, hp->eps);
 		matmul(w, L->ffn_gate, w->xn, nr, w->gate);
 		matmul(w, L->ffn_up, w->xn, nr, w->up);
-		for (size_t i = 0; i < (size_t)nr * F; i++) {
-			const float g = w->gate[i];
-			w->gate[i] = g / (1.0f + expf(-g)) * w->up[i];
-		}
+		struct rows_job sw = {ROWS_SWIGLU, nr, F, w->gate, w->up, w->gate, 0};
+		run_rows(w, &sw);
 		matmul(w, L->ffn_down, w->gate, nr, w->xn);
 		for (size_t i = 0; i < (size_t)nr * E; i++)
 			w->x[i] += w->xn[i];
 	}
 
 	/* After the last layer x holds exactly the n_out output rows. */
-	for (int32_t r = 0; r < n_out; r++)
-		rms_norm(w->x + (size_t)r * E, m->output_norm->data, w->xn + (size_t)r * E, E, hp->eps);
+	norm_rows(w, w->x, m->output_norm, w->xn, n_out, E, hp->eps);
 	matmul(w, m->output, w->xn, n_out, logits);
 	return 0;
 }
