@@ -308,8 +308,6 @@ typedef struct jx_var {
 void jx_render(jvm *m, const jnode *root, const jx_limits *lim, const jx_var *vars, size_t n_vars,
                jbuf *out);
 
-/* Fails at the first unknown filter or test name (checked once after parsing). */
-void jx_validate(jvm *m, const jnode *root);
 /* Python's printf-style "fmt % args" (args: one value or a list). */
 jv jx_str_format(jvm *m, struct jstr *fmt, jv args);
 

@@ -1081,8 +1081,20 @@ bool jx_call_test(jvm *m, const char *name, jv in, const struct jx_args *a, void
 	if (!strcmp(name, "lower")) return in.t == JV_STR && str_all(in.u.s, 0);
 	if (!strcmp(name, "upper")) return in.t == JV_STR && str_all(in.u.s, 1);
 	if (!strcmp(name, "odd") || !strcmp(name, "even") || !strcmp(name, "divisibleby")) {
+		if (in.t == JV_FLOAT) {
+			/* Python: value % 2 == 1 works on floats too */
+			double r = fmod(in.u.f, 2.0);
+			if (r < 0)
+				r += 2.0;
+			if (name[0] == 'o') return r == 1.0;
+			if (name[0] == 'e') return r == 0.0;
+			double d = jv_num(other);
+			if (!jv_is_num(other) || d == 0.0)
+				jvm_fail(m, HEARTH_EINVAL, "divisibleby needs a non-zero number");
+			return fmod(in.u.f, d) == 0.0;
+		}
 		if (in.t != JV_INT && in.t != JV_BOOL)
-			jvm_fail(m, HEARTH_ETYPE, "test '%s' expects an integer, not %s", name, jv_type_name(in));
+			jvm_fail(m, HEARTH_ETYPE, "test '%s' expects a number, not %s", name, jv_type_name(in));
 		int64_t x = in.t == JV_INT ? in.u.i : in.u.b;
 		if (name[0] == 'o') return (x % 2) != 0;
 		if (name[0] == 'e') return (x % 2) == 0;

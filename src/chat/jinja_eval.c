@@ -243,10 +243,9 @@ static jv do_slice(jvm *m, jv obj, jv vstart, jv vstop, jv vstep)
 		jvm_fail(m, HEARTH_ETYPE, "slice step must be an integer");
 	if (step == 0)
 		jvm_fail(m, HEARTH_EINVAL, "slice step cannot be zero");
-	if (obj.t == JV_UNDEF || obj.t == JV_NONE)
-		return jv_undef();
+	/* like Jinja2's getitem, slicing what cannot be sliced gives undefined */
 	if (obj.t != JV_LIST && obj.t != JV_STR)
-		jvm_fail(m, HEARTH_ETYPE, "'%s' object is not subscriptable", jv_type_name(obj));
+		return jv_undef();
 	/* strings are sliced by code point */
 	size_t n_items;
 	size_t *offs = NULL;
@@ -968,38 +967,6 @@ static int exec(struct rctx *c, const jnode *n)
 	default: at(c, n); jvm_fail(m, HEARTH_EINVAL, "internal: not a statement (node %d)", n->kind);
 	}
 }
-
-/* Checks filter and test names once, so a typo fails at parse time with its
- * position rather than only when (and if) the line runs. */
-static void validate(jvm *m, const jnode *n, int depth)
-{
-	/* elif chains (linked through c) are walked in a loop, not recursively */
-	while (n && n->kind == JN_IF && n->c && n->c->kind == JN_IF) {
-		validate(m, n->a, depth + 1);
-		validate(m, n->b, depth + 1);
-		n = n->c;
-	}
-	if (!n || depth > 10000)
-		return;
-	if (n->kind == JN_FILTER && !jx_has_filter(n->name)) {
-		m->line = n->line;
-		m->col = n->col;
-		jvm_fail(m, HEARTH_EFORMAT, "unknown filter '%s'", n->name);
-	}
-	if (n->kind == JN_TEST && !jx_has_test(n->name)) {
-		m->line = n->line;
-		m->col = n->col;
-		jvm_fail(m, HEARTH_EFORMAT, "unknown test '%s'", n->name);
-	}
-	validate(m, n->a, depth + 1);
-	validate(m, n->b, depth + 1);
-	validate(m, n->c, depth + 1);
-	validate(m, n->d, depth + 1);
-	for (size_t i = 0; i < n->n_kids; i++)
-		validate(m, n->kids[i], depth + 1);
-}
-
-void jx_validate(jvm *m, const jnode *root) { validate(m, root, 0); }
 
 void jx_render(jvm *m, const jnode *root, const jx_limits *lim, const jx_var *vars, size_t n_vars, jbuf *out)
 {
