@@ -368,7 +368,7 @@ hearth_chat_limits hearth_chat_default_limits(void);
 
 /* Parses template source (len bytes, any content) once for many renders.  `name`
  * (may be NULL: "template") prefixes error messages; `limits` may be NULL.
- * Returns 0, HEARTH_EFORMAT for a syntax error, unknown tag, filter or test
+ * Returns 0, HEARTH_EFORMAT for a syntax error or an unknown tag
  * (hearth_errmsg(): "name:line:col: ..."), HEARTH_ELIMIT when the source is over
  * 4 MiB or nested too deeply, HEARTH_ENOMEM.  On failure *out is NULL. */
 int hearth_chat_template_parse(const char *src, size_t len, const char *name, const hearth_chat_limits *limits,
@@ -389,7 +389,9 @@ void hearth_chat_template_free(hearth_chat_template *t);
  * Returns 0; HEARTH_EINVAL for malformed messages/kwargs JSON or when the
  * template calls raise_exception(msg) (hearth_errmsg() is
  * "name:line:col: msg"); HEARTH_ETYPE / HEARTH_ENOTFOUND / HEARTH_EFORMAT for
- * errors inside the template (wrong operand types, calling an undefined name);
+ * errors inside the template (wrong operand types, calling an undefined name, an
+ * unknown filter or test -- reported when it runs, as Jinja2 does, so a branch
+ * that never runs may name filters hearth lacks);
  * HEARTH_ELIMIT when a limit is hit; HEARTH_ENOMEM.  *out is NULL on failure.
  * Thread-safety: a parsed template is read-only while rendering, so several
  * threads may render the same template at once. */
