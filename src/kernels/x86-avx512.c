@@ -14,6 +14,8 @@
 /* the 512-bit kernels below replace the shared ones for these types */
 #define SIMD_MM_Q4_0 zmm_q4_0
 #define SIMD_MM_Q8_0 zmm_q8_0
+#define SIMD_MM_Q5_0 zmm_q5_0
+#define SIMD_MM_IQ4_NL zmm_iq4_nl
 #define SIMD_MM_F32 zfmm_f32
 #define SIMD_MM_F16 zfmm_f16
 #define SIMD_MM_BF16 zfmm_bf16
@@ -22,7 +24,7 @@
 #include <math.h>
 
 /* ---------------------------------------------------------------------------------
- * 512-bit kernels for Q4_0 and Q8_0: four blocks per zmm register.
+ * 512-bit kernels for Q4_0, Q5_0, Q8_0 and IQ4_NL: four blocks per zmm register.
  *
  * A register holds 16 bytes of each of four consecutive blocks, one block per
  * 128-bit lane: for the weights the low nibbles (elements 0..15) and the high
@@ -73,11 +75,105 @@ AI float hsum512(__m512 v)
 	return hsum_ps(x);
 }
 
-/* ZQ4 = 1: Q4_0 weights; 0: Q8_0 weights. */
-#define DEFINE_ZTILE(NAME, ZQ4, BLK_T, TAIL)                                                              	AI void NAME(TILE_ARGS)                                                                            	{                                                                                                  		__m512 acc[Z_TR][Z_TC];                                                                    		UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++) acc[r][c] = _mm512_setzero_ps(); 		const int64_t nb = n / 32, nb4 = nb & ~(int64_t)3;                                         		const size_t wbs = sizeof(BLK_T), abs_ = sizeof(block_q8_0);                               		for (int64_t b = 0; b < nb4; b += 4) {                                                     			__m512i alo[Z_TC], ahi[Z_TC], off[Z_TC];                                           			__m512 ad[Z_TC];                                                                   			UNROLL for (int c = 0; c < C; c++)                                                 			{                                                                                  				const uint8_t *y = a + (size_t)c * lda + (size_t)b * abs_;                 				alo[c] = load4x16(y + 2, abs_);                                            				ahi[c] = load4x16(y + 18, abs_);                                           				ad[c] = scales4(y, (int)abs_);                                             				__m512i sm = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), alo[c]); 				sm = _mm512_dpbusd_epi32(sm, _mm512_set1_epi8(1), ahi[c]);                 				off[c] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sm, ZQ4 ? 3 : 7)); 			}                                                                                  			UNROLL for (int r = 0; r < R; r++)                                                 			{                                                                                  				const uint8_t *x = w + (size_t)r * ldw + (size_t)b * wbs;                  				__m512i lo, hi;                                                            				if (ZQ4) {                                                                 					const __m512i q = load4x16(x + 2, wbs);                            					lo = _mm512_and_si512(q, _mm512_set1_epi8(0x0F));                  					hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), _mm512_set1_epi8(0x0F)); 				} else {                                                                   					lo = _mm512_xor_si512(load4x16(x + 2, wbs), _mm512_set1_epi8((char)0x80)); 					hi = _mm512_xor_si512(load4x16(x + 18, wbs), _mm512_set1_epi8((char)0x80)); 				}                                                                          				const __m512 dw = scales4(x, (int)wbs);                                    				UNROLL for (int c = 0; c < C; c++)                                         				{                                                                          					__m512i i = _mm512_dpbusd_epi32(off[c], lo, alo[c]);               					i = _mm512_dpbusd_epi32(i, hi, ahi[c]);                            					acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw, ad[c]), acc[r][c]); 				}                                                                          			}                                                                                  		}                                                                                          		float tail[Z_TR * Z_TC];                                                                   		const int64_t done = nb4 * 32;                                                             		if (done < n) {                                                                            			TAIL(R, C, n - done, tail, (size_t)R, w + (size_t)nb4 * wbs, ldw, a + (size_t)nb4 * abs_, lda); 		} else {                                                                                   			UNROLL for (int k = 0; k < R * C; k++) tail[k] = 0.0f;                             		}                                                                                          		UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++) s[(size_t)c * lds + (size_t)r] = 		        hsum512(acc[r][c]) + tail[c * R + r];                                              	}
+/* Weight kinds: how four blocks unpack into the lo (elements 0..15 of each block)
+ * and hi (16..31) registers as unsigned bytes, and the offset (log2) to take back
+ * through the activation sums. */
+enum { ZK_Q8_0, ZK_Q4_0, ZK_Q5_0, ZK_IQ4_NL };
 
-DEFINE_ZTILE(ztile_q4_0, 1, block_q4_0, tile_q4_0)
-DEFINE_ZTILE(ztile_q8_0, 0, block_q8_0, tile_q8_0)
+AI int zoff_shift(const int kind) { return kind == ZK_Q4_0 ? 3 : kind == ZK_Q5_0 ? 4 : 7; }
+
+AI void zunpack(const int kind, const uint8_t *x, size_t bs, __m512i *lo, __m512i *hi)
+{
+	const __m512i m4 = _mm512_set1_epi8(0x0F);
+	if (kind == ZK_Q8_0) {
+		/* signed quants + 128 */
+		*lo = _mm512_xor_si512(load4x16(x + 2, bs), _mm512_set1_epi8((char)0x80));
+		*hi = _mm512_xor_si512(load4x16(x + 18, bs), _mm512_set1_epi8((char)0x80));
+	} else if (kind == ZK_Q4_0) {
+		const __m512i q = load4x16(x + 2, bs);
+		*lo = _mm512_and_si512(q, m4);
+		*hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+	} else if (kind == ZK_Q5_0) {
+		const __m512i q = load4x16(x + 6, bs);
+		uint64_t ml = 0, mh = 0;
+		for (int k = 0; k < 4; k++) {
+			uint32_t h;
+			memcpy(&h, x + (size_t)k * bs + 2, 4);
+			ml |= (uint64_t)(h & 0xffff) << (16 * k);
+			mh |= (uint64_t)(h >> 16) << (16 * k);
+		}
+		const __m512i b4 = _mm512_set1_epi8(0x10);
+		*lo = _mm512_mask_add_epi8(_mm512_and_si512(q, m4), (__mmask64)ml, _mm512_and_si512(q, m4), b4);
+		const __m512i h4 = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+		*hi = _mm512_mask_add_epi8(h4, (__mmask64)mh, h4, b4);
+	} else {
+		/* codebook values + 128, looked up per 128-bit lane */
+		const __m512i tbl = _mm512_xor_si512(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)kvalues_iq4nl)),
+		                                     _mm512_set1_epi8((char)0x80));
+		const __m512i q = load4x16(x + 2, bs);
+		*lo = _mm512_shuffle_epi8(tbl, _mm512_and_si512(q, m4));
+		*hi = _mm512_shuffle_epi8(tbl, _mm512_and_si512(_mm512_srli_epi16(q, 4), m4));
+	}
+}
+
+/* The 256-bit kernel of each kind, for the blocks past the last group of four. */
+AI void ztail(const int kind, TILE_ARGS)
+{
+	if (kind == ZK_Q8_0)
+		tile_q8_0(R, C, n, s, lds, w, ldw, a, lda);
+	else if (kind == ZK_Q4_0)
+		tile_q4_0(R, C, n, s, lds, w, ldw, a, lda);
+	else if (kind == ZK_Q5_0)
+		tile_q5_0(R, C, n, s, lds, w, ldw, a, lda);
+	else
+		tile_iq4_nl(R, C, n, s, lds, w, ldw, a, lda);
+}
+
+AI void ztile(const int kind, const size_t wbs, TILE_ARGS)
+{
+	__m512 acc[Z_TR][Z_TC];
+	UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++) acc[r][c] = _mm512_setzero_ps();
+	const int64_t nb = n / 32, nb4 = nb & ~(int64_t)3;
+	const size_t abs_ = sizeof(block_q8_0);
+	for (int64_t b = 0; b < nb4; b += 4) {
+		__m512i alo[Z_TC], ahi[Z_TC], off[Z_TC];
+		__m512 ad[Z_TC];
+		UNROLL for (int c = 0; c < C; c++) {
+			const uint8_t *y = a + (size_t)c * lda + (size_t)b * abs_;
+			alo[c] = load4x16(y + 2, abs_);
+			ahi[c] = load4x16(y + 18, abs_);
+			ad[c] = scales4(y, (int)abs_);
+			__m512i sm = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), alo[c]);
+			sm = _mm512_dpbusd_epi32(sm, _mm512_set1_epi8(1), ahi[c]);
+			off[c] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sm, zoff_shift(kind)));
+		}
+		UNROLL for (int r = 0; r < R; r++) {
+			const uint8_t *x = w + (size_t)r * ldw + (size_t)b * wbs;
+			__m512i lo, hi;
+			zunpack(kind, x, wbs, &lo, &hi);
+			const __m512 dw = scales4(x, (int)wbs);
+			UNROLL for (int c = 0; c < C; c++) {
+				__m512i i = _mm512_dpbusd_epi32(off[c], lo, alo[c]);
+				i = _mm512_dpbusd_epi32(i, hi, ahi[c]);
+				acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(dw, ad[c]), acc[r][c]);
+			}
+		}
+	}
+	float tail[Z_TR * Z_TC];
+	const int64_t done = nb4 * 32;
+	if (done < n) {
+		ztail(kind, R, C, n - done, tail, (size_t)R, w + (size_t)nb4 * wbs, ldw, a + (size_t)nb4 * abs_, lda);
+	} else {
+		UNROLL for (int k = 0; k < R * C; k++) tail[k] = 0.0f;
+	}
+	UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++) s[(size_t)c * lds + (size_t)r] =
+	        hsum512(acc[r][c]) + tail[c * R + r];
+}
+
+AI void ztile_q8_0(TILE_ARGS) { ztile(ZK_Q8_0, sizeof(block_q8_0), R, C, n, s, lds, w, ldw, a, lda); }
+AI void ztile_q4_0(TILE_ARGS) { ztile(ZK_Q4_0, sizeof(block_q4_0), R, C, n, s, lds, w, ldw, a, lda); }
+AI void ztile_q5_0(TILE_ARGS) { ztile(ZK_Q5_0, sizeof(block_q5_0), R, C, n, s, lds, w, ldw, a, lda); }
+AI void ztile_iq4_nl(TILE_ARGS) { ztile(ZK_IQ4_NL, sizeof(block_iq4_nl), R, C, n, s, lds, w, ldw, a, lda); }
 
 /*
  * Batches (nc >= ZP_C columns): the activations of ZP_C columns are prepared once
@@ -96,7 +192,7 @@ struct zprep {
 	__m512 d;
 };
 
-#define DEFINE_ZMM(T, ZQ4, BLK_T)                                                                          \
+#define DEFINE_ZMM(T, KIND, BLK_T)                                                                          \
 	AI void zrows_##T(const int R, int64_t g0, int64_t ng, __m512 *accp, const uint8_t *w, size_t ldw, \
 	                  const struct zprep *prep)                                                        \
 	{                                                                                                  \
@@ -107,14 +203,7 @@ struct zprep {
 			{                                                                                  \
 				const uint8_t *x = w + (size_t)r * ldw + (size_t)(g0 + g) * 4 * sizeof(BLK_T); \
 				__m512i lo, hi;                                                            \
-				if (ZQ4) {                                                                 \
-					const __m512i q = load4x16(x + 2, sizeof(BLK_T));                  \
-					lo = _mm512_and_si512(q, _mm512_set1_epi8(0x0F));                  \
-					hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), _mm512_set1_epi8(0x0F)); \
-				} else {                                                                   \
-					lo = _mm512_xor_si512(load4x16(x + 2, sizeof(BLK_T)), _mm512_set1_epi8((char)0x80)); \
-					hi = _mm512_xor_si512(load4x16(x + 18, sizeof(BLK_T)), _mm512_set1_epi8((char)0x80)); \
-				}                                                                          \
+				zunpack(KIND, x, sizeof(BLK_T), &lo, &hi);                                 \
 				const __m512 dw = scales4(x, (int)sizeof(BLK_T));                          \
 				UNROLL for (int c = 0; c < ZP_C; c++)                                      \
 				{                                                                          \
@@ -150,7 +239,7 @@ struct zprep {
 						pp->d = scales4(y, (int)abs_);                             \
 						__m512i sm = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), pp->lo); \
 						sm = _mm512_dpbusd_epi32(sm, _mm512_set1_epi8(1), pp->hi); \
-						pp->off = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sm, ZQ4 ? 3 : 7)); \
+						pp->off = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sm, zoff_shift(KIND))); \
 					}                                                                  \
 				int r = 0;                                                                 \
 				for (; r + 2 <= rr; r += 2)                                                \
@@ -199,8 +288,10 @@ struct zprep {
 		}                                                                                          \
 	}
 
-DEFINE_ZMM(q4_0, 1, block_q4_0)
-DEFINE_ZMM(q8_0, 0, block_q8_0)
+DEFINE_ZMM(q4_0, ZK_Q4_0, block_q4_0)
+DEFINE_ZMM(q8_0, ZK_Q8_0, block_q8_0)
+DEFINE_ZMM(q5_0, ZK_Q5_0, block_q5_0)
+DEFINE_ZMM(iq4_nl, ZK_IQ4_NL, block_iq4_nl)
 
 /* ---------------------------------------------------------------------------------
  * Float weights with 512-bit vectors: 16 elements per FMA, 4 rows x 4 columns.

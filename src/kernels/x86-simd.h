@@ -817,15 +817,21 @@ static void simd_axpy_f16_f32(int64_t n, float a, const hx_f16 *x, float *y)
 #ifndef SIMD_MM_BF16
 #define SIMD_MM_BF16 mm_bf16
 #endif
+#ifndef SIMD_MM_Q5_0
+#define SIMD_MM_Q5_0 mm_q5_0
+#endif
+#ifndef SIMD_MM_IQ4_NL
+#define SIMD_MM_IQ4_NL mm_iq4_nl
+#endif
 #ifndef SIMD_MM_Q8_0
 #define SIMD_MM_Q8_0 mm_q8_0
 #endif
 #define SIMD_TABLE_ENTRIES                                                                                 \
 	.mm = {[HEARTH_TYPE_F32] = SIMD_MM_F32,       [HEARTH_TYPE_F16] = SIMD_MM_F16,       [HEARTH_TYPE_BF16] = SIMD_MM_BF16, \
-	       [HEARTH_TYPE_Q4_0] = SIMD_MM_Q4_0,     [HEARTH_TYPE_Q4_1] = mm_q4_1,     [HEARTH_TYPE_Q5_0] = mm_q5_0, \
+	       [HEARTH_TYPE_Q4_0] = SIMD_MM_Q4_0,     [HEARTH_TYPE_Q4_1] = mm_q4_1,     [HEARTH_TYPE_Q5_0] = SIMD_MM_Q5_0, \
 	       [HEARTH_TYPE_Q5_1] = mm_q5_1,     [HEARTH_TYPE_Q8_0] = SIMD_MM_Q8_0,     [HEARTH_TYPE_Q2_K] = mm_q2_K, \
 	       [HEARTH_TYPE_Q3_K] = mm_q3_K,     [HEARTH_TYPE_Q4_K] = mm_q4_K,     [HEARTH_TYPE_Q5_K] = mm_q5_K, \
-	       [HEARTH_TYPE_Q6_K] = mm_q6_K,     [HEARTH_TYPE_IQ4_NL] = mm_iq4_nl, [HEARTH_TYPE_IQ4_XS] = mm_iq4_xs}, \
+	       [HEARTH_TYPE_Q6_K] = mm_q6_K,     [HEARTH_TYPE_IQ4_NL] = SIMD_MM_IQ4_NL, [HEARTH_TYPE_IQ4_XS] = mm_iq4_xs}, \
 	.act = {[HEARTH_TYPE_F32] = simd_act_f32, [HEARTH_TYPE_F16] = simd_act_f16, [HEARTH_TYPE_BF16] = simd_act_bf16, \
 	        [HEARTH_TYPE_Q8_0] = simd_act_q8_0, [HEARTH_TYPE_Q8_K] = simd_act_q8_K},                   \
 	.dot_f32 = simd_dot_f32, .axpy_f32 = simd_axpy_f32, .dot_f16_f32 = simd_dot_f16_f32,                 \
