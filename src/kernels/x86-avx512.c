@@ -95,13 +95,15 @@ AI void zunpack(const int kind, const uint8_t *x, size_t bs, __m512i *lo, __m512
 		*hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
 	} else if (kind == ZK_Q5_0) {
 		const __m512i q = load4x16(x + 6, bs);
-		uint64_t ml = 0, mh = 0;
-		for (int k = 0; k < 4; k++) {
-			uint32_t h;
-			memcpy(&h, x + (size_t)k * bs + 2, 4);
-			ml |= (uint64_t)(h & 0xffff) << (16 * k);
-			mh |= (uint64_t)(h >> 16) << (16 * k);
-		}
+		/* the four qh words: low halves (elements 0..15) then high halves (16..31),
+		 * 16 bits per block, collected with one word permute of the four blocks */
+		const int wq = (int)bs / 2;
+		const __m512i idx = _mm512_setr_epi32(1 | (1 + wq) << 16, (1 + 2 * wq) | (1 + 3 * wq) << 16, 2 | (2 + wq) << 16,
+		                                      (2 + 2 * wq) | (2 + 3 * wq) << 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+		const __m512i v0 = _mm512_loadu_si512(x);
+		const __m512i v1 = _mm512_maskz_loadu_epi16((__mmask32)((1u << (2 + 3 * wq + 1 - 32)) - 1), x + 64);
+		const __m128i hw = _mm512_castsi512_si128(_mm512_permutex2var_epi16(v0, idx, v1));
+		const uint64_t ml = (uint64_t)_mm_cvtsi128_si64(hw), mh = (uint64_t)_mm_extract_epi64(hw, 1);
 		const __m512i b4 = _mm512_set1_epi8(0x10);
 		*lo = _mm512_mask_add_epi8(_mm512_and_si512(q, m4), (__mmask64)ml, _mm512_and_si512(q, m4), b4);
 		const __m512i h4 = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
