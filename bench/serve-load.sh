@@ -4,7 +4,7 @@
 # each, TOKENS generated, greedy), prints the median time to first token, the
 # median generation tokens/s per stream, and the aggregate tokens/s (all tokens
 # generated / wall time).  The server runs with --parallel 16 on a free port.
-#   e.g. bench/make-model qwen2.5-0.5b Q4_K_M /tmp/q.gguf && bench/serve-load.sh /tmp/q.gguf 2 64
+#   e.g. bench/make-model qwen2.5-0.5b Q4_K_M /tmp/q.gguf && sh bench/serve-load.sh /tmp/q.gguf 2 64
 set -u
 M=${1:?usage: serve-load.sh MODEL.gguf [THREADS] [TOKENS]}
 TH=${2:-2}; NT=${3:-64}

@@ -28,6 +28,7 @@ static void serve_usage(FILE *f)
 	        "  --max-body BYTES      largest request body (default 4194304)\n"
 	        "  --timeout S           drop idle connections after S seconds (default 30)\n"
 	        "  --keepalive S         SSE keep-alive comment interval (default 5)\n"
+	        "  --request-timeout S   cancel a generation running longer than S seconds (default: none)\n"
 	        "  --log-format text|json  one line per request on stderr (default text)\n"
 	        "  --quiet               no per-request log lines\n"
 	        "  --insecure-public     allow a non-loopback --host without authentication\n"
@@ -120,6 +121,11 @@ int cmd_serve(int argc, char **argv)
 			if (!cli_float(a, val, 0.05, 3600, &d))
 				return 2;
 			cfg.keepalive_s = d;
+			i++;
+		} else if (cli_is(a, "--request-timeout", NULL)) {
+			if (!cli_float(a, val, 0, 1e7, &d))
+				return 2;
+			cfg.request_timeout_s = d;
 			i++;
 		} else if (cli_is(a, "--log-format", NULL)) {
 			if (val && strcmp(val, "json") == 0)

@@ -129,7 +129,8 @@ struct gen {
 	struct buf out;   /* stream: SSE bytes not yet sent */
 	size_t out_pos;
 	struct buf content, reasoning; /* non-stream: the whole answer */
-	bool done, overflow;
+	bool done, overflow, timed_out;
+	double deadline;  /* hx_time_s() after which the generation is cancelled; 0: none */
 	enum hearth_finish finish;
 	int error;
 	char msg[256];
@@ -418,7 +419,11 @@ static bool gen_cb(const hearth_gen_event *ev, void *user)
 		g->error = ev->error;
 		snprintf(g->msg, sizeof g->msg, "%s", ev->message);
 		if (g->stream) {
-			if (ev->finish == HEARTH_FINISH_ERROR) {
+			if (ev->finish == HEARTH_FINISH_CANCELED && g->timed_out) {
+				sse_json(g, json_pack("{s:{s:s, s:s, s:s}}", "error", "message",
+				                      "the request took longer than the server's --request-timeout", "type",
+				                      "timeout", "code", "timeout"));
+			} else if (ev->finish == HEARTH_FINISH_ERROR) {
 				sse_json(g, json_pack("{s:{s:s, s:s}}", "error", "message", g->msg[0] ? g->msg : "generation failed",
 				                      "type", "server_error"));
 			} else {
@@ -440,7 +445,9 @@ static bool gen_cb(const hearth_gen_event *ev, void *user)
 	}
 	if (g->out.n - g->out_pos > STREAM_BUF_MAX)
 		g->overflow = true; /* the client is not reading */
-	cancel = g->overflow && !g->done;
+	if (g->deadline > 0 && !g->done && hx_time_s() > g->deadline)
+		g->timed_out = true;
+	cancel = (g->overflow || g->timed_out) && !g->done;
 	pthread_cond_broadcast(&g->cv);
 	pthread_mutex_unlock(&g->mu);
 
@@ -485,6 +492,13 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *out, size_t max)
 	while (g->out_pos == g->out.n && !g->done) {
 		if (pthread_cond_timedwait(&g->cv, &g->mu, &deadline) == ETIMEDOUT)
 			break;
+	}
+	if (!g->done && !g->timed_out && g->deadline > 0 && hx_time_s() > g->deadline) {
+		/* e.g. still queued: no engine event has come to notice it */
+		g->timed_out = true;
+		pthread_mutex_unlock(&g->mu);
+		hearth_engine_cancel(g->m->eng, g->id);
+		pthread_mutex_lock(&g->mu);
 	}
 	ssize_t n;
 	if (g->out_pos < g->out.n) {
@@ -550,7 +564,9 @@ static void wait_done(struct gen *g, struct MHD_Connection *c)
 			ts.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&g->cv, &g->mu, &ts);
-		if (!g->done && !cancelled && peer_closed(c)) {
+		if (!g->done && g->deadline > 0 && hx_time_s() > g->deadline)
+			g->timed_out = true;
+		if (!g->done && !cancelled && (g->timed_out || peer_closed(c))) {
 			pthread_mutex_unlock(&g->mu);
 			hearth_engine_cancel(g->m->eng, g->id);
 			pthread_mutex_lock(&g->mu);
@@ -688,6 +704,8 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 	g->stream = p.stream;
 	g->include_usage = p.include_usage;
 	g->created = time(NULL);
+	if (s->cfg.request_timeout_s > 0)
+		g->deadline = hx_time_s() + s->cfg.request_timeout_s;
 	make_id(g->cid, sizeof g->cid, chat ? "chatcmpl-" : "cmpl-");
 
 	hearth_gen_request req = hearth_gen_request_default();
@@ -741,6 +759,8 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 	gen_release(g); /* the connection's reference: cn->gen's stays */
 	if (g->finish == HEARTH_FINISH_ERROR)
 		return send_error(cn, c, 500, "generation_failed", g->msg[0] ? g->msg : "generation failed");
+	if (g->finish == HEARTH_FINISH_CANCELED && g->timed_out)
+		return send_error(cn, c, 504, "timeout", "the request took longer than the server's --request-timeout");
 	if (g->finish == HEARTH_FINISH_CANCELED)
 		return send_error(cn, c, 499, "cancelled", "the request was cancelled");
 	if (g->overflow)

@@ -216,6 +216,16 @@ curl -s $U/health | jq -e '.models[0].error | test("missing")' >/dev/null || fai
 [ "$(code $U/v1/chat/completions -d "{$M}")" = 503 ] || fail "failed model: chat should be 503"
 jq -e '.error.message | test("failed to load")' $T.body >/dev/null || fail "failed model message: $(cat $T.body)"
 
+# --- --request-timeout: a generation running too long is cancelled (504 / SSE error event)
+start slow -m "$TD/models/qwen3-f32.gguf" --alias q --parallel 1 -t 1 --request-timeout 0.5
+wait_ready
+[ "$(code $U/v1/chat/completions -d '{"model":"q","messages":[{"role":"user","content":"x"}],"max_tokens":100000}')" = 504 ] ||
+	fail "request timeout should be 504: $(cat $T.body)"
+curl -s -N --max-time 20 $U/v1/chat/completions \
+	-d '{"model":"q","messages":[{"role":"user","content":"x"}],"max_tokens":100000,"stream":true}' > $T.to
+grep -q '"code":"timeout"' $T.to || fail "stream timeout event"
+[ "$(tail -c 14 $T.to)" = "$(printf 'data: [DONE]\n\n')" ] || fail "timed-out stream not terminated"
+
 # --- clean shutdown on SIGTERM
 for p in $PIDS; do kill -TERM $p 2>/dev/null; done
 wait $PIDS
