@@ -99,8 +99,9 @@ int model_parse(const hearth_gguf *g, const struct model_arch **arch, struct mod
 struct kern_pool;
 struct kern_isa;
 
-/* The KV cache: K and V of every layer, sequence, KV head and position, laid out
- * [layer][seq][kv_head][pos][head_dim] in `type` (F16 or F32). */
+/* The KV cache in `type` (F16 or F32): K laid out [layer][seq][kv_head][pos][head_dim],
+ * V transposed, [layer][seq][kv_head][head_dim][pos], so both attention products
+ * read contiguous rows. */
 struct model_kv {
 	void *k, *v;
 	int type;

@@ -100,8 +100,9 @@ int model_work_create(const hearth_model *m, int32_t n_ub, int32_t n_ctx, kern_p
 	w->gate = alloc_f32(ub * hp->n_ff, &fail);
 	w->up = alloc_f32(ub * hp->n_ff, &fail);
 	w->rope = alloc_f32(ub * hp->n_rot, &fail);
-	/* 16-float padding keeps each thread's area on its own cache lines. */
-	w->tscr_stride = ((size_t)n_ctx + 2 * (size_t)hp->head_dim + 15) & ~(size_t)15;
+	/* Per thread: n_ctx f32 scores, n_ctx + head_dim f16 values; rounded up to
+	 * 16 floats so each thread's area starts on its own cache line. */
+	w->tscr_stride = ((size_t)n_ctx + ((size_t)n_ctx + (size_t)hp->head_dim + 1) / 2 + 15) & ~(size_t)15;
 	w->tscr = alloc_f32(w->tscr_stride * (size_t)w->n_threads, &fail);
 	w->rows = hx_malloc(ub * sizeof(int32_t));
 	if (!w->rows)
@@ -239,7 +240,11 @@ struct attn_job {
 	const int32_t *pos, *seq;
 };
 
-/* Attention for rows [r0, r1) x all heads, split across the pool by (row, head). */
+/* Attention for every (row, head) pair, split across the pool.  Both products
+ * go through the kernel table's matrix kernels: scores = K q over the cached
+ * rows [pos][head_dim], and out = V^T p over the transposed V cache
+ * [head_dim][n_ctx].  With an F16 cache q and p are rounded to F16 first (the
+ * F16 kernels' activation type), as the reference's F16 products do. */
 static void attn_worker(void *arg, int ith, int nth)
 {
 	const struct attn_job *J = arg;
@@ -251,9 +256,10 @@ static void attn_worker(void *arg, int ith, int nth)
 	const size_t qd = (size_t)n_head * hd;
 	const float scale = 1.0f / sqrtf((float)hd);
 	const bool f16 = kv->type == HEARTH_TYPE_F16;
-	float *sc = w->tscr + w->tscr_stride * (size_t)ith;
-	float *qr = sc + kv->n_ctx;
-	hx_f16 *q16 = (hx_f16 *)(qr + hd);
+	const kern_mm_fn mm = isa->mm[kv->type];
+	float *sc = w->tscr + w->tscr_stride * (size_t)ith;   /* n_ctx scores */
+	hx_f16 *p16 = (hx_f16 *)(sc + kv->n_ctx);             /* n_ctx halves */
+	hx_f16 *q16 = p16 + kv->n_ctx;                         /* head_dim halves */
 	const int64_t total = (int64_t)J->n_rows * n_head;
 	const int64_t i0 = total * ith / nth, i1 = total * (ith + 1) / nth;
 	const size_t head_elems = (size_t)kv->n_ctx * hd;
@@ -266,22 +272,19 @@ static void attn_worker(void *arg, int ith, int nth)
 		const float *qv = w->q + (size_t)t * qd + (size_t)h * hd;
 		float *out = w->att + (size_t)r * qd + (size_t)h * hd;
 		const int32_t n_kv = p + 1;
+		const uint8_t *kc = (const uint8_t *)kv->k + base * kv->elt;
+		const uint8_t *vt = (const uint8_t *)kv->v + base * kv->elt;
 
-		float mx = -INFINITY;
 		if (f16) {
-			const hx_f16 *kc = (const hx_f16 *)kv->k + base;
 			isa->f32_to_f16(qv, q16, hd);
-			isa->f16_to_f32(q16, qr, hd);
-			for (int32_t j = 0; j < n_kv; j++) {
-				sc[j] = isa->dot_f16_f32(hd, kc + (size_t)j * hd, qr) * scale;
-				mx = sc[j] > mx ? sc[j] : mx;
-			}
+			mm(hd, n_kv, 1, sc, (size_t)n_kv, kc, (size_t)hd * 2, q16, (size_t)hd * 2);
 		} else {
-			const float *kc = (const float *)kv->k + base;
-			for (int32_t j = 0; j < n_kv; j++) {
-				sc[j] = isa->dot_f32(hd, kc + (size_t)j * hd, qv) * scale;
-				mx = sc[j] > mx ? sc[j] : mx;
-			}
+			mm(hd, n_kv, 1, sc, (size_t)n_kv, kc, (size_t)hd * 4, qv, (size_t)hd * 4);
+		}
+		float mx = -INFINITY;
+		for (int32_t j = 0; j < n_kv; j++) {
+			sc[j] *= scale;
+			mx = sc[j] > mx ? sc[j] : mx;
 		}
 		double sum = 0.0;
 		for (int32_t j = 0; j < n_kv; j++) {
@@ -290,22 +293,19 @@ static void attn_worker(void *arg, int ith, int nth)
 			sc[j] = e;
 		}
 		const float inv = (float)(1.0 / sum);
-		memset(out, 0, (size_t)hd * sizeof(float));
+		for (int32_t j = 0; j < n_kv; j++)
+			sc[j] *= inv;
 		if (f16) {
-			const hx_f16 *vc = (const hx_f16 *)kv->v + base;
-			for (int32_t j = 0; j < n_kv; j++) {
-				const float pj = hx_f16_to_f32(hx_f32_to_f16(sc[j] * inv));
-				isa->axpy_f16_f32(hd, pj, vc + (size_t)j * hd, out);
-			}
+			isa->f32_to_f16(sc, p16, n_kv);
+			mm(n_kv, hd, 1, out, (size_t)hd, vt, (size_t)kv->n_ctx * 2, p16, (size_t)n_kv * 2);
 		} else {
-			const float *vc = (const float *)kv->v + base;
-			for (int32_t j = 0; j < n_kv; j++)
-				isa->axpy_f32(hd, sc[j] * inv, vc + (size_t)j * hd, out);
+			mm(n_kv, hd, 1, out, (size_t)hd, vt, (size_t)kv->n_ctx * 4, sc, (size_t)n_kv * 4);
 		}
 	}
 }
 
-/* Stores the chunk's K and V rows into the cache. */
+/* Stores the chunk's K rows ([pos][head_dim]) and V columns (V is kept
+ * transposed, [head_dim][n_ctx]) into the cache. */
 static void kv_store(const struct model_hparams *hp, const struct model_kv *kv, const kern_isa *isa, int il,
                      const float *k, const float *v, int32_t n, const int32_t *pos, const int32_t *seq)
 {
@@ -313,15 +313,19 @@ static void kv_store(const struct model_hparams *hp, const struct model_kv *kv, 
 	const size_t kd = (size_t)hp->n_head_kv * hd, head_elems = (size_t)kv->n_ctx * hd;
 	for (int32_t t = 0; t < n; t++) {
 		for (int32_t h = 0; h < hp->n_head_kv; h++) {
-			const size_t off = ((((size_t)il * kv->n_seq + (size_t)seq[t]) * hp->n_head_kv) + (size_t)h) * head_elems +
-			                   (size_t)pos[t] * hd;
+			const size_t base = (((size_t)il * kv->n_seq + (size_t)seq[t]) * hp->n_head_kv + (size_t)h) * head_elems;
+			const size_t koff = base + (size_t)pos[t] * hd, voff = base + (size_t)pos[t];
 			const float *ks = k + (size_t)t * kd + (size_t)h * hd, *vs = v + (size_t)t * kd + (size_t)h * hd;
 			if (kv->type == HEARTH_TYPE_F16) {
-				isa->f32_to_f16(ks, (hx_f16 *)kv->k + off, hd);
-				isa->f32_to_f16(vs, (hx_f16 *)kv->v + off, hd);
+				hx_f16 *vc = (hx_f16 *)kv->v + voff;
+				isa->f32_to_f16(ks, (hx_f16 *)kv->k + koff, hd);
+				for (int32_t d = 0; d < hd; d++)
+					vc[(size_t)d * kv->n_ctx] = hx_f32_to_f16(vs[d]);
 			} else {
-				memcpy((float *)kv->k + off, ks, (size_t)hd * sizeof(float));
-				memcpy((float *)kv->v + off, vs, (size_t)hd * sizeof(float));
+				float *vc = (float *)kv->v + voff;
+				memcpy((float *)kv->k + koff, ks, (size_t)hd * sizeof(float));
+				for (int32_t d = 0; d < hd; d++)
+					vc[(size_t)d * kv->n_ctx] = vs[d];
 			}
 		}
 	}
