@@ -103,7 +103,7 @@ static void usage(FILE *f)
 		"  printf 'Hello\\n!stats\\n' | hearth chat -m qwen3 --temp 0\n"
 		"\n"
 		"Exit status: 0, or 1 if the model could not be loaded (or a reply failed when reading\n"
-		"from a pipe), 2 for a usage error.\n");
+		"from a pipe), 2 for a usage error, 130 when interrupted while reading from a pipe.\n");
 }
 
 enum overflow { OVERFLOW_STOP, OVERFLOW_DROP };
@@ -133,6 +133,7 @@ struct chat {
 	int n_replies;
 	hearth_gen_stats last, first;
 	enum hearth_finish last_finish;
+	bool stopped; /* the last reply was stopped with Ctrl-C */
 	int32_t ctx_used; /* tokens of the last prompt + reply */
 	bool had_error;
 };
@@ -348,6 +349,13 @@ static int build_prompt(struct chat *ch, hearth_token **ids, size_t *n_ids, bool
 
 /* ---- generation ---- */
 
+/* Interrupts are counted by the signal handler; g_handled is the count already
+ * acted upon, so one arriving between two reads (or while a prompt is built) is
+ * never lost. */
+static sig_atomic_t g_handled;
+static bool sigint_pending(void) { return chat_sigint != g_handled; }
+static void sigint_consume(void) { g_handled = chat_sigint; }
+
 struct gen {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -482,7 +490,7 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 	req.callback = on_event;
 	req.user = &g;
 	uint64_t id = 0;
-	chat_sigint = 0;
+	ch->stopped = false;
 	int rc = hearth_engine_submit(ch->engine, &req, &id);
 	if (rc) {
 		cli_fail("", rc);
@@ -508,7 +516,7 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 	bool canceled = false;
 	for (;;) {
 		pthread_mutex_lock(&g.mu);
-		while (!g.qlen && !g.done && !(chat_sigint && !canceled)) {
+		while (!g.qlen && !g.done && !(sigint_pending() && !canceled)) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_nsec += 50 * 1000 * 1000;
@@ -537,7 +545,7 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 		}
 		bool done = g.done;
 		pthread_mutex_unlock(&g.mu);
-		if (wait && (n || done || chat_sigint)) {
+		if (wait && (n || done || sigint_pending())) {
 			chat_spinner_stop(wait);
 			wait = NULL;
 		}
@@ -551,7 +559,7 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 			o += 1 + sizeof(size_t) + len;
 		}
 		fflush(stdout);
-		if (chat_sigint && !canceled) {
+		if (sigint_pending() && !canceled) {
 			canceled = true;
 			hearth_engine_cancel(ch->engine, id); /* ENOTFOUND: it just finished */
 		}
@@ -559,6 +567,11 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 			break;
 	}
 	chat_spinner_stop(wait);
+	if (canceled) {
+		ch->stopped = true;
+		if (ch->interactive)
+			sigint_consume(); /* from a pipe it stays pending: the main loop ends */
+	}
 	if (tio)
 		tcsetattr(STDIN_FILENO, TCSANOW, &tio_saved);
 	free(local);
@@ -576,7 +589,8 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 		ch->have_first = true;
 	}
 	ch->n_replies++;
-	ch->ctx_used = g.stats.n_prompt + g.stats.n_gen;
+	/* the last sampled token is never decoded: it does not occupy the cache */
+	ch->ctx_used = HX_MIN(g.stats.n_prompt + g.stats.n_gen, ch->n_ctx);
 	int ret = 0;
 	if (g.finish == HEARTH_FINISH_ERROR) {
 		fprintf(stderr, "%serror: %s%s\n", ch->c.red, g.message[0] ? g.message : hearth_strerror(g.error),
@@ -1082,11 +1096,17 @@ int cmd_chat(int argc, char **argv)
 	}
 
 	bool armed = false; /* a Ctrl-C now leaves */
+	bool interrupted = false;
 	for (;;) {
 		char *line = NULL;
 		fflush(stdout);
-		chat_sigint = 0;
-		int r = chat_term_read(term, ">>> ", &line);
+		int r;
+		if (sigint_pending()) /* arrived while a command ran */
+			r = CHAT_READ_INTERRUPT;
+		else
+			r = chat_term_read(term, ">>> ", &line);
+		if (r == CHAT_READ_INTERRUPT)
+			sigint_consume();
 		if (r == CHAT_READ_EOF) {
 			if (ch.interactive)
 				printf("\n");
@@ -1095,6 +1115,7 @@ int cmd_chat(int argc, char **argv)
 		if (r == CHAT_READ_INTERRUPT) {
 			if (armed || !ch.interactive) {
 				printf("\n");
+				interrupted = !ch.interactive;
 				break;
 			}
 			printf("^C\n%s(Ctrl-C again or Ctrl-D to leave)%s\n", ch.c.dim, ch.c.reset);
@@ -1102,13 +1123,18 @@ int cmd_chat(int argc, char **argv)
 			continue;
 		}
 		armed = false;
+		ch.stopped = false;
 		const char *lead = line;
 		if (line[0] == '!' || line[0] == '/') {
 			int cr = command(&ch, line);
 			free(line);
 			if (cr == CMD_EXIT)
 				break;
-			if (chat_sigint && ch.last_finish == HEARTH_FINISH_CANCELED)
+			if (!ch.interactive && sigint_pending()) {
+				interrupted = true;
+				break;
+			}
+			if (ch.stopped)
 				armed = true;
 			continue;
 		}
@@ -1131,13 +1157,17 @@ int cmd_chat(int argc, char **argv)
 		}
 		free(line);
 		reply(&ch);
+		if (!ch.interactive && sigint_pending()) {
+			interrupted = true; /* a script interrupted: stop there */
+			break;
+		}
 		if (ch.interactive)
 			printf("\n");
-		if (ch.last_finish == HEARTH_FINISH_CANCELED)
+		if (ch.stopped)
 			armed = true;
 	}
 	chat_term_close(term);
-	int status = !ch.interactive && ch.had_error ? 1 : 0;
+	int status = interrupted ? 130 : !ch.interactive && ch.had_error ? 1 : 0;
 	chat_free(&ch);
 	return status;
 }

@@ -104,6 +104,23 @@ grep -q '"system": "S"' "$T/d.json" || fail "system prompt dropped"
 grep -q 'Hello there' "$T/d.json" && fail "the oldest turn was kept"
 grep -q 'And rivers' "$T/d.json" || fail "the newest turn is missing"
 
+# SIGINT while reading from a pipe: the reply stops and the program ends with 130
+mkfifo "$T/in"
+XDG_DATA_HOME="$T/data" "$H" chat -t 1 -m "$M" -n 4 <"$T/in" >"$T/out" 2>&1 & # not the function: $! must be hearth
+pid=$!
+(sleep 30; kill -9 $pid 2>/dev/null) & # a watchdog, should SIGINT not stop it
+dog=$!
+exec 3>"$T/in"
+printf '!set max_tokens 100000\nTell me everything\n' >&3
+sleep 0.8
+kill -INT $pid
+wait $pid
+rc=$?
+kill $dog 2>/dev/null
+exec 3>&-
+[ $rc = 130 ] || fail "SIGINT exit status $rc: $(tail -c 300 "$T/out")"
+[ "$(wc -c <"$T/out")" -gt 30 ] || fail "no partial reply before SIGINT"
+
 # model names: the models directory and its quant families; unknown names list what exists
 printf 'Hi\n!show\n' | chat -m llama-q-sweep --models-dir "$TD/models" -n 2 >"$T/out" || fail "name"
 grep -q '^model: *llama-q-sweep-Q4_K_M .*Q4_K_M)' "$T/out" || fail "best quant: $(grep model: "$T/out")"
