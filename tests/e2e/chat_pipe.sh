@@ -108,7 +108,7 @@ grep -q 'And rivers' "$T/d.json" || fail "the newest turn is missing"
 mkfifo "$T/in"
 XDG_DATA_HOME="$T/data" "$H" chat -t 1 -m "$M" -n 4 <"$T/in" >"$T/out" 2>&1 & # not the function: $! must be hearth
 pid=$!
-(sleep 30; kill -9 $pid 2>/dev/null) & # a watchdog, should SIGINT not stop it
+(sleep 30; kill -9 $pid) >/dev/null 2>&1 & # a watchdog, should SIGINT not stop it
 dog=$!
 exec 3>"$T/in"
 printf '!set max_tokens 100000\nTell me everything\n' >&3
