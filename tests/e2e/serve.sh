@@ -145,18 +145,40 @@ if command -v bash >/dev/null 2>&1; then
 fi
 curl -s $U/health | jq -e '.status == "ok"' >/dev/null || fail "server died after hostile input"
 
-# --- concurrency: 16 seeded streams (4 slots, so some queue) equal the same requests alone
+# --- concurrency: 32 seeded streams (4 slots, so most queue) equal the same requests alone
 body() { echo "{\"model\":\"spm\",\"messages\":[{\"role\":\"user\",\"content\":\"Tell me story $1\"}],\"max_tokens\":16,\"temperature\":0.9,\"seed\":$1,\"stream\":true}"; }
-for i in $(seq 16); do curl -s -N $U/v1/chat/completions -d "$(body $i)" > $T.alone.$i || fail "alone $i"; done
+for i in $(seq 32); do curl -s -N $U/v1/chat/completions -d "$(body $i)" > $T.alone.$i || fail "alone $i"; done
 cp=""
-for i in $(seq 16); do curl -s -N $U/v1/chat/completions -d "$(body $i)" > $T.conc.$i & cp="$cp $!"; done
+for i in $(seq 32); do curl -s -N $U/v1/chat/completions -d "$(body $i)" > $T.conc.$i & cp="$cp $!"; done
 wait $cp
-for i in $(seq 16); do
+for i in $(seq 32); do
 	a=$(sse_content $T.alone.$i); b=$(sse_content $T.conc.$i)
 	[ -n "$a" ] || fail "empty output $i"
 	[ "$a" = "$b" ] || fail "request $i differs when run concurrently: [$a] vs [$b]"
 	tail -c 14 $T.conc.$i | grep -q '\[DONE\]' || fail "concurrent stream $i not terminated"
 done
+
+# 150 streams at once (more than the queue holds: the rest get 503): each response is
+# either a complete, well-formed stream or a 503 error body
+cp=""
+for i in $(seq 150); do
+	curl -s -N -o $T.many.$i -w '%{http_code}\n' $U/v1/chat/completions \
+		-d "{\"model\":\"spm\",\"messages\":[{\"role\":\"user\",\"content\":\"n $i\"}],\"max_tokens\":4,\"stream\":true}" \
+		> $T.many.$i.code & cp="$cp $!"
+done
+wait $cp
+ok=0
+for i in $(seq 150); do
+	case $(cat $T.many.$i.code) in
+	200) [ "$(tail -c 14 $T.many.$i)" = "$(printf 'data: [DONE]\n\n')" ] || fail "stream $i of 150 not terminated"
+	     grep '^data: {' $T.many.$i | tail -1 | sed 's/^data: //' | jq -e '.choices[0].finish_reason != null' \
+		>/dev/null || fail "stream $i of 150: $(cat $T.many.$i)"; ok=$((ok + 1)) ;;
+	503) jq -e '.error.code == "busy"' $T.many.$i >/dev/null || fail "503 body $i" ;;
+	*) fail "stream $i of 150: status $(cat $T.many.$i.code)" ;;
+	esac
+done
+[ $ok -ge 68 ] || fail "only $ok of 150 streams were served (4 slots + 64 queued should be)"
+curl -s $U/health | jq -e '.status == "ok"' >/dev/null || fail "server unhealthy after 150 streams"
 
 # --- client disconnect cancels the generation and frees the slot
 curl -s -N --max-time 1 $U/v1/chat/completions \
