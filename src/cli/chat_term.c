@@ -122,6 +122,7 @@ static int read_physical(struct chat_term *t, const char *prompt, char **out)
 	if (t->interactive) {
 		int n = 0;
 		t->prompt = prompt;
+		el_resize(t->el); /* the terminal may have changed size during a reply */
 		errno = 0;
 		line = el_gets(t->el, &n);
 		if (chat_sigint != before)
