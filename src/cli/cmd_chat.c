@@ -458,6 +458,17 @@ static void print_piece(struct printer *pr, int kind, const char *text, size_t l
 		}
 		printf("%s%.*s%s", ch->c.dim, (int)len, text, ch->c.reset);
 	} else {
+		/* The reply starts at its first visible character (SPM vocabularies
+		 * put a space before the first word); the stored text keeps it, so
+		 * the next turn's prompt still matches the cached tokens. */
+		if (pr->shown != SHOWN_CONTENT) {
+			while (len && (*text == ' ' || *text == '\n' || *text == '\r' || *text == '\t')) {
+				text++;
+				len--;
+			}
+			if (!len)
+				return;
+		}
 		if (pr->think_note) {
 			printf("\r\033[K");
 			pr->think_note = false;

@@ -39,6 +39,20 @@ reused=$(echo "$line" | sed -E 's/^prompt: +[0-9]+ tokens, ([0-9]+) reused.*/\1/
 grep -Eq '^first token: [0-9.]+ ms after sending \(first turn: ' "$T/out" || fail "!stats ttft"
 [ "$(head -1 "$T/out")" != "" ] || fail "empty first reply"
 
+# the whole path (the model's template, BOS handling, tokenizer, engine, detokenizer)
+# gives llama.cpp's greedy reply: golden/<model>.json, case chat_capital_of_france,
+# whose first 8 tokens have top1-top2 logit gaps above 0.13 (an F16 KV cache moves
+# logits by at most 0.07 on these models)
+for pair in "llama-spm-f32|separateechficvelopdisabled deputicesinaire" \
+	"qwen3-f32|phen phen phen phen phen phen phen phen" "smollm3-f32|krekrekrekrekrekrekrekre"; do
+	m=${pair%%|*}; want=${pair#*|}
+	got=$(printf 'What is the capital of France?\n!stats\n' | chat -m "$TD/models/$m.gguf" -n 8 --temp 0) ||
+		fail "$m run"
+	[ "$(echo "$got" | head -1)" = "$want" ] || fail "$m: reply '$(echo "$got" | head -1)', llama.cpp: '$want'"
+done
+# (and the prompt lengths agree: 247 tokens for smollm3's default system block)
+echo "$got" | grep -q '^prompt: *247 tokens' || fail "smollm3 prompt length: $(echo "$got" | grep prompt:)"
+
 # temperature 0: the same replies every time
 printf 'Hello\nTell me more\n' | chat -m "$M" -n 12 --temp 0 >"$T/a" || fail "run a"
 printf 'Hello\nTell me more\n' | chat -m "$M" -n 12 --temp 0 >"$T/b" || fail "run b"
