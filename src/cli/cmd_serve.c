@@ -31,6 +31,7 @@ static void serve_usage(FILE *f)
 	        "  --request-timeout S   cancel a generation running longer than S seconds (default: none)\n"
 	        "  --log-format text|json  one line per request on stderr (default text)\n"
 	        "  --quiet               no per-request log lines\n"
+	        "  --cors-origin ORIGIN  let pages from ORIGIN call the API (default: no cross-origin access)\n"
 	        "  --insecure-public     allow a non-loopback --host without authentication\n"
 	        "  --data-dir DIR        accepted for compatibility; history is not stored yet\n"
 	        "  -h, --help            this help\n");
@@ -134,6 +135,12 @@ int cmd_serve(int argc, char **argv)
 				cfg.log_json = false;
 			else
 				return fprintf(stderr, "error: --log-format expects text or json\n"), 2;
+			i++;
+		} else if (cli_is(a, "--cors-origin", NULL)) {
+			if (!val || strchr(val, '*') || strncmp(val, "http", 4) != 0)
+				return fprintf(stderr, "error: --cors-origin expects one origin such as http://localhost:3000 "
+				                       "(no wildcards)\n"), 2;
+			cfg.cors_origin = val;
 			i++;
 		} else if (cli_is(a, "--quiet", "-q")) {
 			cfg.quiet = true;

@@ -13,7 +13,8 @@
  *
  * What it accepts: a Host header naming a loopback address or the bind address
  * (DNS-rebinding protection: anything else is 403); bodies up to max_body bytes
- * (413, also for chunked bodies); JSON validated field by field (request.c;
+ * (413, also for chunked bodies); CORS headers only for the one --cors-origin
+ * (never a wildcard, foreign origins never echoed); JSON validated field by field (request.c;
  * 400 with an OpenAI-style error body).  MHD itself answers 431 for an oversized
  * header section, 414 for an oversized URI and 400 for malformed framing.
  * Slow or silent connections are dropped after timeout_s.  More requests than
@@ -142,6 +143,7 @@ struct conn {
 	struct srv *srv;
 	struct buf body;
 	bool too_large;
+	bool cors;        /* the request's Origin is the configured --cors-origin */
 	int status;
 	double t0;
 	char method[8];
@@ -178,6 +180,15 @@ static void hist_add(struct hist *h, double v)
 
 /* ---- responses ------------------------------------------------------------------- */
 
+/* CORS: only the configured origin is ever named; never a wildcard. */
+static void add_cors(const struct conn *cn, struct MHD_Response *r)
+{
+	if (!cn->cors)
+		return;
+	MHD_add_response_header(r, "Access-Control-Allow-Origin", cn->srv->cfg.cors_origin);
+	MHD_add_response_header(r, "Vary", "Origin");
+}
+
 static enum MHD_Result send_text(struct conn *cn, struct MHD_Connection *c, int status, const char *ctype,
                                  const char *text, size_t len, const char *retry_after)
 {
@@ -188,6 +199,7 @@ static enum MHD_Result send_text(struct conn *cn, struct MHD_Connection *c, int 
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (retry_after)
 		MHD_add_response_header(r, "Retry-After", retry_after);
+	add_cors(cn, r);
 	enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
 	MHD_destroy_response(r);
 	cn->status = status;
@@ -749,6 +761,7 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 		MHD_add_response_header(r, "Content-Type", "text/event-stream");
 		MHD_add_response_header(r, "Cache-Control", "no-cache");
 		MHD_add_response_header(r, "X-Accel-Buffering", "no");
+		add_cors(cn, r);
 		enum MHD_Result ret = MHD_queue_response(c, 200, r);
 		MHD_destroy_response(r);
 		cn->status = 200;
@@ -1040,6 +1053,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!host_ok(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
 		return send_error(cn, c, 403, "forbidden_host",
 		                  "the Host header does not name this server (DNS rebinding protection)");
+	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+	cn->cors = origin && s->cfg.cors_origin && strcmp(origin, s->cfg.cors_origin) == 0;
+	if (strcmp(method, "OPTIONS") == 0) {
+		/* CORS preflight: answered for the configured origin only */
+		if (!cn->cors)
+			return send_error(cn, c, 403, "cors_forbidden", "cross-origin requests from this origin are not allowed");
+		struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+		add_cors(cn, r);
+		MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+		MHD_add_response_header(r, "Access-Control-Allow-Headers", "Content-Type, Authorization");
+		MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+		enum MHD_Result ret = MHD_queue_response(c, 204, r);
+		MHD_destroy_response(r);
+		cn->status = 204;
+		return ret;
+	}
 	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	bool post = strcmp(method, "POST") == 0;
 	const char *path = url;

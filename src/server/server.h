@@ -33,6 +33,7 @@ struct srv_config {
 	int timeout_s;            /* idle connection timeout (default 30) */
 	double keepalive_s;       /* SSE keep-alive comment interval (default 5) */
 	double request_timeout_s; /* a generation running longer is cancelled; 0: no limit */
+	const char *cors_origin;  /* the one foreign origin allowed (CORS); NULL: none */
 	bool insecure_public;     /* allow a non-loopback bind without auth */
 	bool log_json;            /* one JSON line per request instead of text */
 	bool quiet;               /* no per-request log lines */

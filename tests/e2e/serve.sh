@@ -227,6 +227,17 @@ PROSE=$(printf 'word %.0s' $(seq 5000))
 jq -e '.error.code == "context_length_exceeded"' $T.body >/dev/null || fail "context error: $(cat $T.body)"
 grep -q '"path":"/v1/completions","status":400' $T.log.small || fail "json log line: $(tail -1 $T.log.small)"
 
+# --- CORS: foreign origins are never echoed; only --cors-origin is named
+curl -s -D $T.hdr -o /dev/null -H "Origin: http://evil.example" $U/health
+grep -qi '^access-control-allow-origin' $T.hdr && fail "foreign origin echoed"
+[ "$(code -X OPTIONS -H "Origin: http://evil.example" $U/v1/chat/completions)" = 403 ] || fail "foreign preflight"
+start cors --cors-origin http://localhost:3000
+[ "$(curl -s -o /dev/null -D $T.hdr -w '%{http_code}' -X OPTIONS -H "Origin: http://localhost:3000" $U/v1/chat/completions)" = 204 ] ||
+	fail "preflight for the configured origin"
+grep -qi '^access-control-allow-origin: http://localhost:3000' $T.hdr || fail "configured origin not allowed"
+curl -s -D $T.hdr -o /dev/null -H "Origin: http://localhost:3001" $U/health
+grep -qi '^access-control-allow-origin' $T.hdr && fail "other origin echoed"
+
 # --- no model, failed model: still serving, with reasons
 start none
 [ "$(code $U/health)" = 503 ] || fail "no model: health"
