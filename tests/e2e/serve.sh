@@ -91,6 +91,13 @@ jq -e '.object == "text_completion" and (.choices[0].text | length) > 0 and .usa
 	>/dev/null || fail "completions body: $(cat $T.body)"
 [ "$(code $U/v1/completions -d '{"model":"spm","prompt":[1,9038,2501,263,931],"max_tokens":3}')" = 200 ] ||
 	fail "completions ids: $(cat $T.body)"
+# multi-turn: the second turn reuses the first turn's prompt from the cache
+R1=$(curl -s $U/v1/chat/completions -d '{"model":"qwen3-f32","messages":[{"role":"user","content":"Hello there, how are you?"}],"max_tokens":8,"temperature":0}')
+P1=$(echo "$R1" | jq '.usage.prompt_tokens'); A1=$(echo "$R1" | jq '.choices[0].message.content')
+R2=$(curl -s $U/v1/chat/completions -d "{\"model\":\"qwen3-f32\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello there, how are you?\"},{\"role\":\"assistant\",\"content\":$A1},{\"role\":\"user\",\"content\":\"And then?\"}],\"max_tokens\":8,\"temperature\":0}")
+echo "$R2" | jq -e --argjson p "$P1" '.usage.prompt_tokens_details.cached_tokens >= $p - 1' >/dev/null ||
+	fail "second turn did not reuse the first: $P1 / $(echo "$R2" | jq -c .usage)"
+
 # qwen3 with thinking requested: reasoning_content or content, never the tags themselves
 [ "$(code $U/v1/chat/completions -d '{"model":"qwen3-f32","messages":[{"role":"user","content":"Hi"}],"max_tokens":6,"chat_template_kwargs":{"enable_thinking":true}}')" = 200 ] ||
 	fail "qwen3 chat: $(cat $T.body)"
