@@ -25,6 +25,13 @@
 
 /* Process CPU time in seconds: with the wall time it tells how much of the CPUs
  * the run actually got on a shared machine. */
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static double cpu_s(void)
 {
 	struct timespec ts;
@@ -214,8 +221,10 @@ int main(int argc, char **argv)
 	       "paired %% = median of (this sample / a 1 GiB read-bandwidth sample taken just before it), robust to load swings.\n\n"
 	       "cpu = process CPU time / (wall time x threads) during the DRAM runs: below ~90%% the machine was busy with\n"
 	       "other work and every figure in the row is load-limited.\n\n"
-	       "| type | threads | cache GB/s | cache GFLOP/s | DRAM GB/s | min..max | DRAM GFLOP/s | %% DRAM | paired %% (min..max) | cpu |\n"
-	       "|---|---|---|---|---|---|---|---|---|---|\n",
+	       "cache/CPU-s = the 1-thread cache figure per second of the thread's own CPU time: the kernel's speed on one\n"
+	       "core even when the machine is shared.\n\n"
+	       "| type | threads | cache GB/s | cache/CPU-s | cache GFLOP/s | DRAM GB/s | min..max | DRAM GFLOP/s | %% DRAM | paired %% (min..max) | cpu |\n"
+	       "|---|---|---|---|---|---|---|---|---|---|---|\n",
 	       (long long)N, (long long)K, set_bytes >> 20);
 	float *x = hx_malloc(sizeof(float) * (size_t)(K * 512));
 	float *y = hx_malloc(sizeof(float) * (size_t)(N * 512));
@@ -239,14 +248,15 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		for (int i = 0; i < o.n_threads; i++) {
-			double vc[MAX_REPS], vd[MAX_REPS];
+			double vc[MAX_REPS], vd[MAX_REPS], vt[MAX_REPS];
 			const int inner = (int)HX_MAX(4, (int64_t)((size_t)256 << 20) / (int64_t)mat / 4);
 			kern_matmul(pools[i], type, w, K, N, x, 1, y, scratch);
 			for (int r = 0; r < reps; r++) {
-				double t0 = hx_time_s();
+				double t0 = hx_time_s(), c0 = thread_cpu_s();
 				for (int k = 0; k < inner; k++)
 					kern_matmul(pools[i], type, w, K, N, x, 1, y, scratch);
 				vc[r] = (double)mat * inner / (hx_time_s() - t0) / 1e9;
+				vt[r] = (double)mat * inner / (thread_cpu_s() - c0) / 1e9;
 			}
 			for (int m = 0; m < n_mats; m++) /* warm up: page in, no timing */
 				kern_matmul(pools[i], type, w + (size_t)m * mat, K, N, x, 1, y, scratch);
@@ -264,10 +274,14 @@ int main(int argc, char **argv)
 				vr[r] = 100.0 * vd[r] / bw;
 			}
 			struct stat3 sc = stats(vc, reps), sd = stats(vd, reps), sr = stats(vr, reps), su = stats(vcpu, reps);
+			struct stat3 st = stats(vt, reps);
+			char per_cpu[32] = "-";
+			if (o.threads[i] == 1)
+				snprintf(per_cpu, sizeof per_cpu, "%.1f", st.med);
 			const double flop_per_byte = 2.0 * (double)K * N / (double)mat;
-			printf("| %s | %d | %.1f | %.0f | %.1f | %.1f..%.1f | %.1f | %.0f%% | %.0f%% (%.0f..%.0f) | %.0f%% |\n",
-			       hearth_type_name(type), o.threads[i], sc.med, sc.med * flop_per_byte, sd.med, sd.lo, sd.hi,
-			       sd.med * flop_per_byte, 100.0 * sd.med / dram[i], sr.med, sr.lo, sr.hi, su.med);
+			printf("| %s | %d | %.1f | %s | %.0f | %.1f | %.1f..%.1f | %.1f | %.0f%% | %.0f%% (%.0f..%.0f) | %.0f%% |\n",
+			       hearth_type_name(type), o.threads[i], sc.med, per_cpu, sc.med * flop_per_byte, sd.med, sd.lo,
+			       sd.hi, sd.med * flop_per_byte, 100.0 * sd.med / dram[i], sr.med, sr.lo, sr.hi, su.med);
 			fflush(stdout);
 		}
 		hx_free_aligned(w);
@@ -277,7 +291,7 @@ int main(int argc, char **argv)
 	if (o.mm) {
 		const int64_t M = 512, Nm = o.quick ? 1024 : 4096;
 		printf("\n## Matrix-matrix (prefill), %lldx%lld weights x M=%lld columns (activation conversion included)\n\n"
-		       "| type | threads | GFLOP/s (median) | min..max | cpu |\n|---|---|---|---|---|\n",
+		       "| type | threads | GFLOP/s (median) | min..max | 1-thread GFLOP/CPU-s | cpu |\n|---|---|---|---|---|---|\n",
 		       (long long)Nm, (long long)K, (long long)M);
 		for (size_t ti = 0; ti < HX_ARRAY_LEN(k_mm_types); ti++) {
 			const int type = k_mm_types[ti];
@@ -290,19 +304,23 @@ int main(int argc, char **argv)
 			if (!w)
 				return 1;
 			for (int i = 0; i < o.n_threads; i++) {
-				double v[MAX_REPS], vcpu[MAX_REPS];
+				double v[MAX_REPS], vcpu[MAX_REPS], vt[MAX_REPS];
 				kern_matmul(pools[i], type, w, K, Nm, x, M, y, scratch);
 				int mreps = o.quick ? 3 : 5;
 				for (int r = 0; r < mreps; r++) {
-					double t0 = hx_time_s(), c0 = cpu_s();
+					double t0 = hx_time_s(), c0 = cpu_s(), tc0 = thread_cpu_s();
 					kern_matmul(pools[i], type, w, K, Nm, x, M, y, scratch);
 					double dt = hx_time_s() - t0;
 					vcpu[r] = 100.0 * (cpu_s() - c0) / (dt * o.threads[i]);
+					vt[r] = 2.0 * (double)K * Nm * M / (thread_cpu_s() - tc0) / 1e9;
 					v[r] = 2.0 * (double)K * Nm * M / dt / 1e9;
 				}
-				struct stat3 s = stats(v, mreps), su = stats(vcpu, mreps);
-				printf("| %s | %d | %.0f | %.0f..%.0f | %.0f%% |\n", hearth_type_name(type), o.threads[i], s.med, s.lo,
-				       s.hi, su.med);
+				struct stat3 s = stats(v, mreps), su = stats(vcpu, mreps), st = stats(vt, mreps);
+				char per_cpu[32] = "-";
+				if (o.threads[i] == 1)
+					snprintf(per_cpu, sizeof per_cpu, "%.0f", st.med);
+				printf("| %s | %d | %.0f | %.0f..%.0f | %s | %.0f%% |\n", hearth_type_name(type), o.threads[i], s.med,
+				       s.lo, s.hi, per_cpu, su.med);
 				fflush(stdout);
 			}
 			hx_free_aligned(w);
