@@ -1008,7 +1008,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	struct srv *s = cls;
 	struct conn *cn = *con_cls;
-	(void)version;
 	if (!cn) {
 		cn = calloc(1, sizeof *cn);
 		if (!cn)
@@ -1050,7 +1049,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (cn->too_large)
 		return send_error(cn, c, 413, "body_too_large", "the request body is too large");
 
-	if (!host_ok(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+	if (!host && strcmp(version, MHD_HTTP_VERSION_1_0) != 0)
+		return send_error(cn, c, 400, "bad_request", "HTTP/1.1 requests need a Host header");
+	if (!host_ok(s, host))
 		return send_error(cn, c, 403, "forbidden_host",
 		                  "the Host header does not name this server (DNS rebinding protection)");
 	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");

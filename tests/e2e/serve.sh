@@ -149,6 +149,14 @@ if command -v bash >/dev/null 2>&1; then
 	printf 'POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' |
 		timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat >&3; timeout 2 cat <&3" > $T.raw
 	head -1 $T.raw | grep -q '^HTTP/1.1 400' || fail "Content-Length with Transfer-Encoding: $(head -1 $T.raw)"
+	for req in 'POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!' \
+		'POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Length: -5\r\n\r\nhello' \
+		'POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5x\r\n\r\nhello' \
+		'POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nhello\r\n0\r\n\r\n' \
+		'GET /health HTTP/1.1\r\n\r\n'; do
+		printf "$req" | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat >&3; timeout 2 cat <&3" > $T.raw
+		head -1 $T.raw | grep -q '^HTTP/1.1 400' || fail "malformed request [$req]: $(head -1 $T.raw)"
+	done
 fi
 curl -s $U/health | jq -e '.status == "ok"' >/dev/null || fail "server died after hostile input"
 
