@@ -768,6 +768,8 @@ typedef struct hearth_engine_params {
 	int32_t n_ctx;     /* positions per slot; 0: the model's context_length capped at 4096 */
 	int32_t n_batch;   /* tokens per engine step (decodes + prompt chunks); 0: 512 */
 	int32_t max_queue; /* requests waiting for a slot before submit fails; 0: 64 */
+	int32_t n_batch_shared; /* prompt tokens per step while other slots are generating,
+	                           so their next token is not held up for long; 0: 128 */
 	int kv_type;       /* HEARTH_TYPE_F16 (default) or HEARTH_TYPE_F32 */
 	int n_threads;     /* 0: the model's default */
 } hearth_engine_params;

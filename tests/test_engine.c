@@ -1,7 +1,7 @@
 /*
  * test_engine.c - the generation engine: greedy output equals the golden
  * continuation, concurrent requests equal the same requests run alone (with
- * chunked prefill), cancellation (API, callback, queued, shutdown), queue
+ * chunked prefill, smaller chunks while others generate), cancellation (API, callback, queued, shutdown), queue
  * bound, prompt-cache reuse, context full -> "length", stop strings, request
  * validation.
  */
@@ -456,6 +456,56 @@ static void test_stop_string(void **state)
 	free_fx(&f);
 }
 
+/* While a slot generates, a long prompt is prefilled n_batch_shared tokens per
+ * step, and the generating slot gets a token at every one of those steps. */
+static void test_shared_prefill(void **state)
+{
+	(void)state;
+	TU_REQUIRE_TESTDATA();
+	struct fx f = {0};
+	assert_int_equal(load_fx(&f, "llama-spm-f32"), 0);
+	size_t np, na, np2, na2;
+	int32_t *ids = golden_case(&f, "prose_300", &np, &na);
+	int32_t *ids2 = golden_case(&f, "once_upon_a_time", &np2, &na2);
+	hearth_engine_params p = hearth_engine_default_params();
+	p.n_slots = 2;
+	p.n_ctx = 1024;
+	p.n_batch_shared = 16;
+	p.n_threads = 2;
+	hearth_engine *e = NULL;
+	assert_int_equal(hearth_engine_create(f.model, f.vocab, &p, &e), 0);
+	static struct col a, b;
+	col_init(&a);
+	col_init(&b);
+	hearth_gen_request r = greedy(ids2, np2, 0, &a);
+	uint64_t ida;
+	assert_int_equal(hearth_engine_submit(e, &r, &ida), 0);
+	col_wait_prompt(&a);
+	hearth_engine_stats s0, s1;
+	hearth_engine_stats_get(e, &s0);
+	pthread_mutex_lock(&a.mu);
+	int32_t gen0 = a.st.n_gen;
+	pthread_mutex_unlock(&a.mu);
+	r = greedy(ids, np, 4, &b);
+	assert_int_equal(hearth_engine_submit(e, &r, NULL), 0);
+	col_wait_prompt(&b);
+	hearth_engine_stats_get(e, &s1);
+	pthread_mutex_lock(&a.mu);
+	int32_t gen1 = a.st.n_gen;
+	pthread_mutex_unlock(&a.mu);
+	/* 335 prompt tokens at 16 per step: at least 21 steps, each decoding A too */
+	assert_true(s1.n_steps - s0.n_steps >= 21);
+	assert_true(gen1 - gen0 >= 20);
+	assert_int_equal(hearth_engine_cancel(e, ida), 0);
+	col_wait(&a);
+	col_wait(&b);
+	assert_int_equal(b.finish, HEARTH_FINISH_LENGTH);
+	hearth_engine_free(e);
+	free(ids);
+	free(ids2);
+	free_fx(&f);
+}
+
 /* Bad requests are refused at submit and their callback never runs. */
 static void test_invalid(void **state)
 {
@@ -538,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_cancel_and_queue),
 		cmocka_unit_test(test_stop_string),
 		cmocka_unit_test(test_seeded),
+		cmocka_unit_test(test_shared_prefill),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,8 +8,9 @@
  *      share the longest prefix with the prompt (prompt cache);
  *   2. finishes running requests whose cancel flag is set;
  *   3. builds ONE batch: the pending token of every generating slot, then up to
- *      n_batch prompt tokens of slots still prefilling (a long prompt is spread
- *      over several iterations, so other slots keep generating meanwhile);
+ *      n_batch prompt tokens of slots still prefilling (n_batch_shared while any
+ *      slot is generating: a long prompt is spread over several iterations, so
+ *      the other slots keep generating meanwhile);
  *   4. runs hearth_ctx_decode() once (weights are read once per step), with an
  *      abort callback that fires when a request in the batch is cancelled;
  *   5. samples each slot's next token, detokenizes it, feeds the stop-string
@@ -67,7 +68,7 @@ struct hearth_engine {
 	const hearth_model *model;
 	const hearth_vocab *vocab;
 	hearth_ctx *ctx;
-	int32_t n_slots, n_ctx, n_batch, max_queue, n_vocab;
+	int32_t n_slots, n_ctx, n_batch, n_batch_shared, max_queue, n_vocab;
 	struct eng_slot *slots;
 	hearth_batch batch;
 	pthread_t thread;
@@ -93,6 +94,7 @@ hearth_engine_params hearth_engine_default_params(void)
 		.n_ctx = 0,
 		.n_batch = 512,
 		.max_queue = ENG_DEFAULT_QUEUE,
+		.n_batch_shared = 128,
 		.kv_type = HEARTH_TYPE_F16,
 		.n_threads = 0,
 	};
@@ -475,7 +477,8 @@ static void *eng_main(void *arg)
 			s->bidx = b->n_tokens;
 			hearth_batch_add(b, s->next, s->n_cache, s->idx, true);
 		}
-		int32_t budget = e->n_batch;
+		/* While others generate, prompt chunks are smaller so their tokens keep flowing. */
+		int32_t budget = b->n_tokens ? HX_MIN(e->n_batch, e->n_batch_shared) : e->n_batch;
 		/* Prefill the slots in admission order (oldest request first). */
 		for (;;) {
 			struct eng_slot *pick = NULL;
@@ -582,6 +585,10 @@ int hearth_engine_create(const hearth_model *model, const hearth_vocab *vocab, c
 		p.n_batch = 512;
 	if (p.n_batch < 1 || p.n_batch > 65536)
 		return hx_err(HEARTH_EINVAL, "n_batch %d is out of range (1 to 65536)", p.n_batch);
+	if (p.n_batch_shared == 0)
+		p.n_batch_shared = 128;
+	if (p.n_batch_shared < 1 || p.n_batch_shared > 65536)
+		return hx_err(HEARTH_EINVAL, "n_batch_shared %d is out of range (1 to 65536)", p.n_batch_shared);
 	if (p.max_queue == 0)
 		p.max_queue = ENG_DEFAULT_QUEUE;
 	if (p.max_queue < 1 || p.max_queue > ENG_MAX_QUEUE)
@@ -597,6 +604,7 @@ int hearth_engine_create(const hearth_model *model, const hearth_vocab *vocab, c
 	e->vocab = vocab;
 	e->n_slots = p.n_slots;
 	e->n_batch = p.n_batch;
+	e->n_batch_shared = p.n_batch_shared;
 	e->max_queue = p.max_queue;
 	e->n_vocab = hearth_model_n_vocab(model);
 	e->next_id = 1;
