@@ -490,11 +490,23 @@ AI void tile_iq4_xs(TILE_ARGS)
 		UNROLL for (int r = 0; r < R; r++) {
 			const block_iq4_xs *x = (const block_iq4_xs *)(w + (size_t)r * ldw) + b;
 			const float d = f16f(x->d);
+			/* the eight 6-bit scales at once: low 4 bits from the nibbles of scales_l, high 2
+			 * bits (scales_h >> 2 ib) & 3 moved to the top of each word by a multiply */
+			uint32_t sl;
+			memcpy(&sl, x->scales_l, 4);
+			const __m128i v = _mm_cvtsi32_si128((int)sl);
+			const __m128i l8 = _mm_unpacklo_epi8(_mm_and_si128(v, _mm_set1_epi8(0x0f)),
+			                                     _mm_and_si128(_mm_srli_epi16(v, 4), _mm_set1_epi8(0x0f)));
+			const __m128i hs = _mm_srli_epi16(_mm_mullo_epi16(_mm_set1_epi16((short)x->scales_h),
+			                                                  _mm_setr_epi16(1 << 14, 1 << 12, 1 << 10, 1 << 8, 1 << 6,
+			                                                                 1 << 4, 1 << 2, 1)),
+			                                  14);
+			const __m128i ls = _mm_sub_epi16(_mm_or_si128(_mm_cvtepu8_epi16(l8), _mm_slli_epi16(hs, 4)), _mm_set1_epi16(32));
+			const __m256i scl = _mm256_broadcastsi128_si256(ls);
 			__m256i sumi[TMAX_C];
 			UNROLL for (int c = 0; c < C; c++) sumi[c] = _mm256_setzero_si256();
 			UNROLL for (int ib = 0; ib < 8; ib++) {
-				const int ls = ((x->scales_l[ib / 2] >> (4 * (ib % 2))) & 0xf) | (((x->scales_h >> (2 * ib)) & 3) << 4);
-				const __m256i sv = _mm256_set1_epi16((short)(ls - 32));
+				const __m256i sv = scale_one(scl, ib);
 				const __m256i q = _mm256_shuffle_epi8(tbl, unpack_nibbles16(x->qs + 16 * ib));
 				const __m256i qa = _mm256_sign_epi8(q, q);
 				UNROLL for (int c = 0; c < C; c++)
