@@ -336,6 +336,14 @@ static void test_statements(void **state)
 	      NULL, "Hi A! Hi B?");
 	check("{% macro box() %}[{{ caller() }}]{% endmacro %}{% call box() %}inner{% endcall %}", NULL, "[inner]");
 	check("{% filter upper %}abc{% endfilter %}", NULL, "ABC");
+	/* macros are closures over the scope they are defined in */
+	check("{% for m in messages %}{% macro f() %}{{ m.role }}{{ loop.index }}{% endmacro %}{{ f() }}{% endfor %}", NULL,
+	      "user1");
+	/* a macro carried out of its loop sees only the top level (Jinja2 would keep
+	 * the whole closure; here the point is that the dead scope is never read) */
+	check("{% set ns = namespace(f=none) %}{% for i in [1] %}{% macro g() %}{{ i }}{% endmacro %}{% set ns.f = g %}"
+	      "{% endfor %}[{{ ns.f() }}]",
+	      NULL, "[]");
 	check("{% for x in [1,2] %}{{ loop.cycle('a', 'b') }}{% endfor %}", NULL, "ab");
 	check("{% for a in [1,2] %}{% for b in [3] %}{{ loop.index }}{% endfor %}{{ loop.index }}{% endfor %}", NULL,
 	      "1112");

@@ -554,7 +554,8 @@ static struct jx_args shift_args(jvm *m, const struct jx_args *a, size_t skip)
 
 static jv select_impl(jvm *m, jv in, const struct jx_args *a, bool by_attr, bool keep, void *rctx)
 {
-	struct jlist *l = jx_iter_list(m, in);
+	/* Jinja2 iterates only a truthy input ("if seq:"), so false/0/none give [] */
+	struct jlist *l = jx_iter_list(m, jv_truthy(in) ? in : jv_undef());
 	jv out = jv_list(m, 0);
 	jv attr = jv_undef();
 	size_t skip = 0;
@@ -864,7 +865,7 @@ jv jx_call_filter(jvm *m, const char *name, jv in, const struct jx_args *a, void
 		break;
 	case 'm':
 		if (!strcmp(name, "map")) {
-			struct jlist *l = jx_iter_list(m, in);
+			struct jlist *l = jx_iter_list(m, jv_truthy(in) ? in : jv_undef());
 			jv out = jv_list(m, l->n);
 			jv attr;
 			if (arg_get(a, SIZE_MAX, "attribute", &attr)) {

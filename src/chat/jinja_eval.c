@@ -22,7 +22,8 @@
 struct jmacro {
 	const jnode *def; /* JN_MACRO, or JN_CALLBLOCK for a caller() */
 	const jnode *body;
-	int parent; /* scope the body resolves names in after its own */
+	int parent;         /* scope the body resolves names in after its own ... */
+	uint64_t serial;    /* ... if that scope still exists (else the top level) */
 	const char *name;
 };
 
@@ -34,6 +35,7 @@ struct var {
 struct frame {
 	size_t start;
 	int parent;
+	uint64_t serial; /* unique per pushed scope, so closures can tell it is gone */
 };
 
 struct rctx {
@@ -45,6 +47,7 @@ struct rctx {
 	struct frame *frames;
 	int n_frames, cap_frames;
 	int call_depth;
+	uint64_t next_serial;
 	jv placeholder;
 };
 
@@ -70,6 +73,7 @@ static void push_frame(struct rctx *c, int parent)
 	}
 	c->frames[c->n_frames].start = c->n_vars;
 	c->frames[c->n_frames].parent = parent;
+	c->frames[c->n_frames].serial = ++c->next_serial;
 	c->n_frames++;
 }
 
@@ -557,7 +561,11 @@ static jv call_macro(struct rctx *c, const jnode *site, struct jmacro *mac, cons
 		jvm_fail(c->m, HEARTH_ELIMIT, "macro calls nested too deeply (limit %d)", c->lim->max_call_depth);
 	}
 	const jnode *def = mac->def;
-	push_frame(c, mac->parent);
+	/* a macro is a closure over the scope it was defined in, while that lives */
+	int parent = mac->parent;
+	if (parent < 0 || parent >= c->n_frames || c->frames[parent].serial != mac->serial)
+		parent = 0;
+	push_frame(c, parent);
 	c->call_depth++;
 	jv varargs = jv_list(c->m, 0), kwargs = jv_dict(c->m, 0);
 	varargs.u.l->tuple = true;
@@ -921,7 +929,8 @@ static int exec(struct rctx *c, const jnode *n)
 		struct jmacro *mac = ja_alloc(m->arena, m->fail, sizeof *mac);
 		mac->def = n;
 		mac->body = n->b;
-		mac->parent = 0;
+		mac->parent = c->n_frames - 1;
+		mac->serial = c->frames[c->n_frames - 1].serial;
 		mac->name = n->name;
 		jv v = {0};
 		v.t = JV_MACRO;
@@ -934,6 +943,7 @@ static int exec(struct rctx *c, const jnode *n)
 		mac->def = n;
 		mac->body = n->b;
 		mac->parent = c->n_frames - 1;
+		mac->serial = c->frames[c->n_frames - 1].serial;
 		mac->name = "caller";
 		jv caller = {0};
 		caller.t = JV_MACRO;
