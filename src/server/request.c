@@ -273,3 +273,64 @@ int srv_check_body(const char *body, size_t len, bool chat, char *err, size_t er
 	json_decref(root);
 	return rc;
 }
+
+json_t *srv_from_ollama(json_t *root, char *err, size_t errlen)
+{
+	if (!json_is_object(root)) {
+		bad(err, errlen, "the request body must be a JSON object");
+		return NULL;
+	}
+	json_t *o = json_object();
+	if (!o) {
+		bad(err, errlen, "out of memory");
+		return NULL;
+	}
+	static const char *const copy[] = {"model", "messages"};
+	for (size_t i = 0; i < HX_ARRAY_LEN(copy); i++) {
+		json_t *v = json_object_get(root, copy[i]);
+		if (v)
+			json_object_set(o, copy[i], v);
+	}
+	json_t *stream = json_object_get(root, "stream");
+	if (stream && !json_is_boolean(stream)) {
+		json_decref(o);
+		bad(err, errlen, "'stream' must be true or false");
+		return NULL;
+	}
+	json_object_set_new(o, "stream", json_boolean(!stream || json_is_true(stream))); /* Ollama streams by default */
+	json_t *think = json_object_get(root, "think");
+	if (think && !json_is_null(think)) {
+		if (!json_is_boolean(think)) {
+			json_decref(o);
+			bad(err, errlen, "'think' must be true or false");
+			return NULL;
+		}
+		json_object_set_new(o, "chat_template_kwargs", json_pack("{s:O}", "enable_thinking", think));
+	}
+	json_t *opt = json_object_get(root, "options");
+	if (opt && !json_is_null(opt)) {
+		if (!json_is_object(opt)) {
+			json_decref(o);
+			bad(err, errlen, "'options' must be an object");
+			return NULL;
+		}
+		static const char *const same[] = {"temperature", "top_p", "top_k", "min_p", "seed", "stop",
+		                                   "repeat_penalty", "presence_penalty", "frequency_penalty"};
+		for (size_t i = 0; i < HX_ARRAY_LEN(same); i++) {
+			json_t *v = json_object_get(opt, same[i]);
+			if (v)
+				json_object_set(o, same[i], v);
+		}
+		json_t *np = json_object_get(opt, "num_predict");
+		if (np && !json_is_null(np)) {
+			if (!json_is_integer(np)) {
+				json_decref(o);
+				bad(err, errlen, "'options.num_predict' must be an integer");
+				return NULL;
+			}
+			if (json_integer_value(np) != -1 && json_integer_value(np) != -2) /* -1/-2: no limit */
+				json_object_set(o, "max_tokens", np);
+		}
+	}
+	return o;
+}

@@ -10,6 +10,7 @@
  *   POST /v1/completions       raw prompt (text or token ids), streaming or not
  *   GET  /api/status           models, load state, slots, queue, tokens/s, memory
  *   GET  /metrics              Prometheus text
+ *   POST /api/chat, GET /api/tags  Ollama-compatible chat (NDJSON) and model list
  *
  * What it accepts: a Host header naming a loopback address or the bind address
  * (DNS-rebinding protection: anything else is 403); bodies up to max_body bytes
@@ -125,6 +126,7 @@ struct gen {
 	struct srv_model *m;
 	uint64_t id;
 	bool chat, stream, include_usage;
+	bool ollama;      /* Ollama /api/chat: NDJSON lines instead of SSE */
 	char cid[40];
 	time_t created;
 	struct buf out;   /* stream: SSE bytes not yet sent */
@@ -397,6 +399,49 @@ static const char *finish_str(enum hearth_finish f)
 	return f == HEARTH_FINISH_LENGTH ? "length" : "stop";
 }
 
+static void nd_json(struct gen *g, json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!s || buf_str(&g->out, s) || buf_str(&g->out, "\n"))
+		g->overflow = true;
+	free(s);
+}
+
+static void iso_time(char *out, size_t len)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char b[32];
+	strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, len, "%.20s.%06dZ", b, (int)(ts.tv_nsec / 1000) % 1000000);
+}
+
+/* An Ollama chat response object (done or not). */
+static json_t *ollama_obj(struct gen *g, const char *content, size_t clen, const char *thinking, size_t tlen,
+                          bool done)
+{
+	char ts[48];
+	iso_time(ts, sizeof ts);
+	json_t *msg = json_pack("{s:s, s:s%}", "role", "assistant", "content", content ? content : "", clen);
+	if (thinking && tlen)
+		json_object_set_new(msg, "thinking", json_stringn(thinking, tlen));
+	json_t *o = json_pack("{s:s, s:s, s:o, s:b}", "model", g->m->name, "created_at", ts, "message", msg, "done", done);
+	if (done && o) {
+		const hearth_gen_stats *st = &g->st;
+		json_object_set_new(o, "done_reason", json_string(finish_str(g->finish)));
+		json_object_set_new(o, "total_duration",
+		                    json_integer((json_int_t)((st->queue_ms + st->prompt_ms + st->gen_ms) * 1e6)));
+		json_object_set_new(o, "prompt_eval_count", json_integer(st->n_prompt));
+		json_object_set_new(o, "prompt_eval_duration", json_integer((json_int_t)(st->prompt_ms * 1e6)));
+		json_object_set_new(o, "eval_count", json_integer(st->n_gen));
+		json_object_set_new(o, "eval_duration", json_integer((json_int_t)(st->gen_ms * 1e6)));
+	}
+	return o;
+}
+
 /* Engine callback (engine thread): quick formatting into the request's buffer. */
 static bool gen_cb(const hearth_gen_event *ev, void *user)
 {
@@ -406,13 +451,16 @@ static bool gen_cb(const hearth_gen_event *ev, void *user)
 	g->st = *ev->stats;
 	switch (ev->kind) {
 	case HEARTH_GEN_PROMPT:
-		if (g->stream && g->chat)
+		if (g->stream && g->chat && !g->ollama)
 			sse_json(g, chunk(g, json_pack("{s:s, s:s}", "role", "assistant", "content", ""), NULL));
 		break;
 	case HEARTH_GEN_CONTENT:
 	case HEARTH_GEN_REASONING: {
 		bool reason = ev->kind == HEARTH_GEN_REASONING;
-		if (g->stream) {
+		if (g->stream && g->ollama) {
+			nd_json(g, reason ? ollama_obj(g, "", 0, ev->text, ev->len, false)
+			                  : ollama_obj(g, ev->text, ev->len, NULL, 0, false));
+		} else if (g->stream) {
 			json_t *t = json_stringn(ev->text, ev->len);
 			if (g->chat)
 				sse_json(g, chunk(g, json_pack("{s:o}", reason ? "reasoning_content" : "content", t), NULL));
@@ -430,7 +478,12 @@ static bool gen_cb(const hearth_gen_event *ev, void *user)
 		g->finish = ev->finish;
 		g->error = ev->error;
 		snprintf(g->msg, sizeof g->msg, "%s", ev->message);
-		if (g->stream) {
+		if (g->stream && g->ollama) {
+			if (ev->finish == HEARTH_FINISH_ERROR || (ev->finish == HEARTH_FINISH_CANCELED && g->timed_out))
+				nd_json(g, json_pack("{s:s}", "error", g->timed_out ? "request timed out" : g->msg));
+			else
+				nd_json(g, ollama_obj(g, "", 0, NULL, 0, true));
+		} else if (g->stream) {
 			if (ev->finish == HEARTH_FINISH_CANCELED && g->timed_out) {
 				sse_json(g, json_pack("{s:{s:s, s:s, s:s}}", "error", "message",
 				                      "the request took longer than the server's --request-timeout", "type",
@@ -623,7 +676,7 @@ static void make_id(char *out, size_t len, const char *prefix)
 	snprintf(out, len, "%s%016llx", prefix, (unsigned long long)(h ^ (h >> 31)));
 }
 
-static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c, bool chat)
+static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c, bool chat, bool ollama)
 {
 	struct srv *s = cn->srv;
 	char err[512];
@@ -632,6 +685,13 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 	if (!root) {
 		snprintf(err, sizeof err, "the body is not valid JSON: %s (at byte %d)", je.text, je.position);
 		return send_error(cn, c, 400, "invalid_json", err);
+	}
+	if (ollama) {
+		json_t *conv = srv_from_ollama(root, err, sizeof err);
+		json_decref(root);
+		if (!conv)
+			return send_error(cn, c, 400, "invalid_request", err);
+		root = conv;
 	}
 	struct srv_params p;
 	int st = srv_parse_params(root, chat, &p, err, sizeof err);
@@ -718,6 +778,7 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 	g->created = time(NULL);
 	if (s->cfg.request_timeout_s > 0)
 		g->deadline = hx_time_s() + s->cfg.request_timeout_s;
+	g->ollama = ollama;
 	make_id(g->cid, sizeof g->cid, chat ? "chatcmpl-" : "cmpl-");
 
 	hearth_gen_request req = hearth_gen_request_default();
@@ -758,7 +819,7 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 			gen_release(g);
 			return MHD_NO;
 		}
-		MHD_add_response_header(r, "Content-Type", "text/event-stream");
+		MHD_add_response_header(r, "Content-Type", ollama ? "application/x-ndjson" : "text/event-stream");
 		MHD_add_response_header(r, "Cache-Control", "no-cache");
 		MHD_add_response_header(r, "X-Accel-Buffering", "no");
 		add_cors(cn, r);
@@ -778,6 +839,11 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 		return send_error(cn, c, 499, "cancelled", "the request was cancelled");
 	if (g->overflow)
 		return send_error(cn, c, 500, "internal", "out of memory");
+	if (ollama)
+		return send_json(cn, c, 200,
+		                 ollama_obj(g, g->content.p ? g->content.p : "", g->content.n, g->reasoning.p, g->reasoning.n,
+		                            true),
+		                 NULL);
 	json_t *choice;
 	if (chat) {
 		json_t *msg = json_pack("{s:s, s:s%}", "role", "assistant", "content", g->content.p ? g->content.p : "",
@@ -858,6 +924,24 @@ static enum MHD_Result handle_models(struct conn *cn, struct MHD_Connection *c)
 	}
 	pthread_mutex_unlock(&s->mu);
 	return send_json(cn, c, 200, json_pack("{s:s, s:o}", "object", "list", "data", data), NULL);
+}
+
+/* Ollama's model list. */
+static enum MHD_Result handle_tags(struct conn *cn, struct MHD_Connection *c)
+{
+	struct srv *s = cn->srv;
+	json_t *models = json_array();
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < s->n_models; i++) {
+		struct srv_model *m = &s->models[i];
+		if (m->state != MS_READY)
+			continue;
+		json_array_append_new(models, json_pack("{s:s, s:s, s:I, s:{s:s}}", "name", m->name, "model", m->name,
+		                                        "size", (json_int_t)hearth_model_weight_bytes(m->model), "details",
+		                                        "family", hearth_model_arch(m->model)));
+	}
+	pthread_mutex_unlock(&s->mu);
+	return send_json(cn, c, 200, json_pack("{s:o}", "models", models), NULL);
 }
 
 static long rss_bytes(void)
@@ -1101,7 +1185,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (chat || compl) {
 		if (!post)
 			return send_error(cn, c, 405, "method_not_allowed", "use POST");
-		return handle_generate(cn, c, chat);
+		return handle_generate(cn, c, chat, false);
+	}
+	if (strcmp(path, "/api/chat") == 0) { /* Ollama-compatible */
+		if (!post)
+			return send_error(cn, c, 405, "method_not_allowed", "use POST");
+		return handle_generate(cn, c, true, true);
+	}
+	if (strcmp(path, "/api/tags") == 0) {
+		if (!get)
+			return send_error(cn, c, 405, "method_not_allowed", "use GET");
+		return handle_tags(cn, c);
 	}
 	return send_error(cn, c, 404, "not_found", "no such route");
 }

@@ -31,4 +31,8 @@ struct srv_params {
 int srv_parse_params(json_t *root, bool chat, struct srv_params *p, char *err, size_t errlen);
 void srv_params_clear(struct srv_params *p);
 
+/* Turns an Ollama /api/chat body into the equivalent OpenAI chat body (a new
+ * reference), or returns NULL with a message in err. */
+json_t *srv_from_ollama(json_t *root, char *err, size_t errlen);
+
 #endif

@@ -102,6 +102,19 @@ echo "$R2" | jq -e --argjson p "$P1" '.usage.prompt_tokens_details.cached_tokens
 [ "$(code $U/v1/chat/completions -d '{"model":"qwen3-f32","messages":[{"role":"user","content":"Hi"}],"max_tokens":6,"chat_template_kwargs":{"enable_thinking":true}}')" = 200 ] ||
 	fail "qwen3 chat: $(cat $T.body)"
 
+# Ollama-compatible /api/chat (NDJSON, streaming by default) and /api/tags
+curl -s $U/api/tags | jq -e '[.models[].name] | sort == ["qwen3-f32", "spm"]' >/dev/null || fail "api/tags"
+curl -s -D $T.hdr $U/api/chat -d '{"model":"spm","messages":[{"role":"user","content":"What is the capital of France?"}],"options":{"num_predict":12,"temperature":0}}' > $T.nd
+grep -qi '^content-type: application/x-ndjson' $T.hdr || fail "ndjson content type"
+jq -e -s '(.[:-1] | all(.done == false)) and (.[-1].done == true) and (.[-1].done_reason == "length") and
+	(.[-1].eval_count == 12)' $T.nd >/dev/null || fail "ndjson stream: $(cat $T.nd)"
+[ "$(jq -j -s 'map(.message.content) | join("")' $T.nd)" = "$ANSWER" ] || fail "ollama text differs"
+[ "$(code $U/api/chat -d '{"model":"spm","stream":false,"messages":[{"role":"user","content":"What is the capital of France?"}],"options":{"num_predict":12,"temperature":0}}')" = 200 ] ||
+	fail "ollama non-stream"
+jq -e --arg a "$ANSWER" '.done == true and .message.content == $a' $T.body >/dev/null || fail "ollama body: $(cat $T.body)"
+[ "$(code $U/api/chat -d '{"model":"spm","messages":[{"role":"user","content":"x"}],"options":"x"}')" = 400 ] ||
+	fail "ollama bad options"
+
 # --- validation: each returns an OpenAI-style error and the server keeps serving
 chk() { # STATUS DATA [curl args]
 	want=$1; data=$2; shift 2

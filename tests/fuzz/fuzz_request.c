@@ -1,10 +1,10 @@
 /*
  * fuzz_request.c - libFuzzer harness for the server's request-body parsing and
- * validation (src/server/request.c): arbitrary bytes as a chat and as a
- * completions body.  The first byte picks which; both must return 0 or 400
- * with a message, never crash.
+ * validation (src/server/request.c): arbitrary bytes as a chat, a completions
+ * or an Ollama /api/chat body.  The first byte picks which; all must return 0
+ * or 400 with a message, never crash.
  */
-#include "server/server.h"
+#include "server/srvint.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,6 +19,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool chat = (data[0] & 1) == 0;
 	char err[512];
 	err[0] = 0;
+	if (data[0] & 2) {
+		json_t *root = json_loadb((const char *)data + 1, size - 1, 0, NULL);
+		if (!root)
+			return 0;
+		json_t *conv = srv_from_ollama(root, err, sizeof err);
+		json_decref(root);
+		if (!conv) {
+			if (!err[0])
+				abort();
+			return 0;
+		}
+		struct srv_params p;
+		int rc = srv_parse_params(conv, true, &p, err, sizeof err);
+		srv_params_clear(&p);
+		json_decref(conv);
+		if (rc != 0 && (rc != 400 || !err[0]))
+			abort();
+		return 0;
+	}
 	int rc = srv_check_body((const char *)data + 1, size - 1, chat, err, sizeof err);
 	if (rc != 0 && (rc != 400 || !err[0]))
 		abort();
