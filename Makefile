@@ -104,6 +104,7 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz-replay
+	@command -v npm >/dev/null 2>&1 || sh tools/deps.sh nodejs npm || echo "note: no npm: the openai SDK test will be skipped"
 	@if command -v npm >/dev/null 2>&1; then (cd tests/e2e/openai && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || echo "npm ci failed: the openai SDK test will be skipped"; fi
 	@$(MAKE) --no-print-directory e2e
 	@awk '{p+=$$1; f+=$$2; s+=$$3} END {printf "all tests: %d passed, %d failed, %d skipped\n", p, f, s}' $(HEARTH_SUMMARY)
