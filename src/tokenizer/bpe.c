@@ -22,59 +22,7 @@ struct bpe_sym {
 	uint32_t sid;    /* interned text, UINT32_MAX when not interned */
 };
 
-struct bpe_bigram {
-	int32_t left, right;
-	int32_t rank;
-	uint32_t size;
-	uint32_t result;
-};
-
-static bool bpe_before(const struct bpe_bigram *a, const struct bpe_bigram *b)
-{
-	return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-struct bpe_heap {
-	struct bpe_bigram *a;
-	size_t n;
-};
-
-static void heap_push(struct bpe_heap *h, struct bpe_bigram b)
-{
-	size_t i = h->n++;
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (!bpe_before(&b, &h->a[p]))
-			break;
-		h->a[i] = h->a[p];
-		i = p;
-	}
-	h->a[i] = b;
-}
-
-static struct bpe_bigram heap_pop(struct bpe_heap *h)
-{
-	struct bpe_bigram top = h->a[0];
-	struct bpe_bigram last = h->a[--h->n];
-	size_t i = 0;
-	for (;;) {
-		size_t l = 2 * i + 1;
-		if (l >= h->n)
-			break;
-		size_t c = l;
-		if (l + 1 < h->n && bpe_before(&h->a[l + 1], &h->a[l]))
-			c = l + 1;
-		if (!bpe_before(&h->a[c], &last))
-			break;
-		h->a[i] = h->a[c];
-		i = c;
-	}
-	if (h->n)
-		h->a[i] = last;
-	return top;
-}
-
-static void add_bigram(const hearth_vocab *v, const struct bpe_sym *sym, struct bpe_heap *h, int32_t left,
+static void add_bigram(const hearth_vocab *v, const struct bpe_sym *sym, struct tok_heap *h, int32_t left,
                        int32_t right)
 {
 	if (left < 0 || right < 0)
@@ -83,8 +31,8 @@ static void add_bigram(const hearth_vocab *v, const struct bpe_sym *sym, struct 
 	int32_t rank = tok_merge_find(v, sym[left].sid, sym[right].sid, &res);
 	if (rank < 0)
 		return;
-	struct bpe_bigram b = {left, right, rank, sym[left].n + sym[right].n, res};
-	heap_push(h, b);
+	struct tok_bigram b = {left, right, rank, sym[left].n + sym[right].n, res};
+	tok_heap_push(h, b);
 }
 
 /* Byte-level text of word bytes w[0..n) into out (room for 2n); returns its length. */
@@ -98,7 +46,7 @@ static size_t byte_level(const char *w, size_t n, char *out)
 
 struct bpe_scratch {
 	struct bpe_sym *sym;
-	struct bpe_heap heap;
+	struct tok_heap heap;
 	char *enc;
 };
 
@@ -122,12 +70,12 @@ static void bpe_word(const hearth_vocab *v, const char *w, size_t n, struct bpe_
 		sym[i].next = i + 1 == n ? -1 : (int32_t)i + 1;
 		sym[i].sid = v->byte_sid[(uint8_t)w[i]];
 	}
-	struct bpe_heap *h = &sc->heap;
+	struct tok_heap *h = &sc->heap;
 	h->n = 0;
 	for (size_t i = 1; i < n; i++)
 		add_bigram(v, sym, h, (int32_t)i - 1, (int32_t)i);
 	while (h->n) {
-		struct bpe_bigram b = heap_pop(h);
+		struct tok_bigram b = tok_heap_pop(h);
 		struct bpe_sym *l = &sym[b.left], *r = &sym[b.right];
 		if (l->n == 0 || r->n == 0 || l->n + r->n != b.size)
 			continue;

@@ -21,59 +21,7 @@ struct spm_sym {
 	uint32_t off, n;
 };
 
-struct spm_bigram {
-	int32_t left, right;
-	float score;
-	uint32_t size;
-};
-
-/* true when a should be popped before b */
-static bool spm_before(const struct spm_bigram *a, const struct spm_bigram *b)
-{
-	return a->score > b->score || (a->score == b->score && a->left < b->left);
-}
-
-struct spm_heap {
-	struct spm_bigram *a;
-	size_t n, cap;
-};
-
-static void heap_push(struct spm_heap *h, struct spm_bigram b)
-{
-	size_t i = h->n++;
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (!spm_before(&b, &h->a[p]))
-			break;
-		h->a[i] = h->a[p];
-		i = p;
-	}
-	h->a[i] = b;
-}
-
-static struct spm_bigram heap_pop(struct spm_heap *h)
-{
-	struct spm_bigram top = h->a[0];
-	struct spm_bigram last = h->a[--h->n];
-	size_t i = 0;
-	for (;;) {
-		size_t l = 2 * i + 1;
-		if (l >= h->n)
-			break;
-		size_t c = l;
-		if (l + 1 < h->n && spm_before(&h->a[l + 1], &h->a[l]))
-			c = l + 1;
-		if (!spm_before(&h->a[c], &last))
-			break;
-		h->a[i] = h->a[c];
-		i = c;
-	}
-	if (h->n)
-		h->a[i] = last;
-	return top;
-}
-
-static void try_add(const hearth_vocab *v, const char *text, const struct spm_sym *sym, struct spm_heap *h,
+static void try_add(const hearth_vocab *v, const char *text, const struct spm_sym *sym, struct tok_heap *h,
                     int32_t left, int32_t right)
 {
 	if (left < 0 || right < 0)
@@ -82,12 +30,12 @@ static void try_add(const hearth_vocab *v, const char *text, const struct spm_sy
 	int32_t id = tok_find(v, text + sym[left].off, len);
 	if (id < 0)
 		return;
-	struct spm_bigram b = {left, right, v->tok[id].score, len};
-	heap_push(h, b);
+	struct tok_bigram b = {left, right, -(double)v->tok[id].score, len, 0};
+	tok_heap_push(h, b);
 }
 
 /* Merges the symbols [a, b) (linked consecutively) and emits their tokens. */
-static void spm_segment(const hearth_vocab *v, const char *text, struct spm_sym *sym, struct spm_heap *h, int32_t a,
+static void spm_segment(const hearth_vocab *v, const char *text, struct spm_sym *sym, struct tok_heap *h, int32_t a,
                         int32_t b, struct tok_out *o, struct tok_cache *c)
 {
 	const char *seg = text + sym[a].off;
@@ -101,7 +49,7 @@ static void spm_segment(const hearth_vocab *v, const char *text, struct spm_sym 
 	for (int32_t i = a + 1; i < b; i++)
 		try_add(v, text, sym, h, i - 1, i);
 	while (h->n) {
-		struct spm_bigram bg = heap_pop(h);
+		struct tok_bigram bg = tok_heap_pop(h);
 		struct spm_sym *l = &sym[bg.left], *r = &sym[bg.right];
 		if (l->n == 0 || r->n == 0 || l->n + r->n != bg.size)
 			continue;
@@ -139,7 +87,7 @@ int tok_spm_fragment(const hearth_vocab *v, const char *text, size_t len, struct
 		return hx_err(HEARTH_ELIMIT, "text fragment too long to tokenize (%zu bytes)", len);
 	struct spm_sym *sym = hx_malloc(len * sizeof *sym);
 	/* each merge pushes at most two pairs: n-1 initial + 2(n-1) */
-	struct spm_heap h = {hx_malloc((3 * len + 1) * sizeof *h.a), 0, 3 * len + 1};
+	struct tok_heap h = {hx_malloc((3 * len + 1) * sizeof *h.a), 0};
 	if (!sym || !h.a) {
 		free(sym);
 		free(h.a);

@@ -200,4 +200,62 @@ int tok_wpm_fragment(const hearth_vocab *v, const char *text, size_t len, struct
 /* Builds v->pieces for every token. */
 int tok_build_pieces(hearth_vocab *v);
 
+
+/* A candidate merge of two adjacent symbols, for the SPM and BPE merge loops:
+ * the pair with the smallest key is merged first, the leftmost on ties.  SPM keys
+ * are negated token scores, BPE keys are merge ranks.  `size` (bytes of the pair)
+ * recognises stale entries; `result` is the merged symbol (BPE). */
+struct tok_bigram {
+	int32_t left, right;
+	double key;
+	uint32_t size;
+	uint32_t result;
+};
+
+/* A binary min-heap of candidate merges over a caller-sized array. */
+struct tok_heap {
+	struct tok_bigram *a;
+	size_t n;
+};
+
+static inline bool tok_bigram_before(const struct tok_bigram *a, const struct tok_bigram *b)
+{
+	return a->key < b->key || (a->key == b->key && a->left < b->left);
+}
+
+static inline void tok_heap_push(struct tok_heap *h, struct tok_bigram b)
+{
+	size_t i = h->n++;
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!tok_bigram_before(&b, &h->a[p]))
+			break;
+		h->a[i] = h->a[p];
+		i = p;
+	}
+	h->a[i] = b;
+}
+
+static inline struct tok_bigram tok_heap_pop(struct tok_heap *h)
+{
+	struct tok_bigram top = h->a[0];
+	struct tok_bigram last = h->a[--h->n];
+	size_t i = 0;
+	for (;;) {
+		size_t l = 2 * i + 1;
+		if (l >= h->n)
+			break;
+		size_t c = l;
+		if (l + 1 < h->n && tok_bigram_before(&h->a[l + 1], &h->a[l]))
+			c = l + 1;
+		if (!tok_bigram_before(&h->a[c], &last))
+			break;
+		h->a[i] = h->a[c];
+		i = c;
+	}
+	if (h->n)
+		h->a[i] = last;
+	return top;
+}
+
 #endif
