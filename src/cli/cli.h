@@ -19,6 +19,7 @@ int cmd_info(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
+int cmd_perplexity(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
@@ -34,6 +35,10 @@ bool cli_is(const char *arg, const char *a, const char *b);
 /* Parses an integer/float option value or prints a usage error (returns false). */
 bool cli_int(const char *opt, const char *val, long long lo, long long hi, long long *out);
 bool cli_float(const char *opt, const char *val, double lo, double hi, double *out);
+
+/* Parses a --kv-type value (f16 or f32) into a HEARTH_TYPE_*, or prints a usage
+ * error and returns false. */
+bool cli_kv_type(const char *opt, const char *val, int *out);
 
 /* Whether stderr/stdout is a terminal that wants colour (honours NO_COLOR). */
 bool cli_color(FILE *f);

@@ -117,14 +117,8 @@ int cmd_bench(int argc, char **argv)
 				return 1;
 			i++;
 		} else if (cli_is(a, "--kv-type", NULL)) {
-			if (v && strcmp(v, "f16") == 0) {
-				kv_type = HEARTH_TYPE_F16;
-			} else if (v && strcmp(v, "f32") == 0) {
-				kv_type = HEARTH_TYPE_F32;
-			} else {
-				fprintf(stderr, "error: --kv-type expects f16 or f32\n");
+			if (!cli_kv_type(a, v, &kv_type))
 				return 1;
-			}
 			i++;
 		} else if (cli_is(a, "--json", NULL)) {
 			json = true;

@@ -54,6 +54,7 @@ static void usage(FILE *f)
 		"                            ~/.cache/huggingface/hub\n"
 		"  -c, --ctx N               context size in tokens (default: the model's, at most 4096)\n"
 		"  -t, --threads N           threads (default: all cores)\n"
+		"      --kv-type f16|f32     KV cache element type (default f16)\n"
 		"  --template FILE|NAME      chat template: a Jinja file, or a built-in (chatml, llama2,\n"
 		"                            llama3, zephyr, gemma); default: the model's own, else a\n"
 		"                            built-in chosen from its special tokens\n"
@@ -119,6 +120,7 @@ struct chat {
 	hearth_engine *engine;
 	int32_t n_ctx;
 	int n_threads;
+	int kv_type; /* HEARTH_TYPE_F16 (default) or F32 */
 	const char *template_arg; /* --template: a file or a built-in name */
 	/* conversation */
 	struct chat_conv conv;
@@ -207,6 +209,7 @@ static int load_model(struct chat *ch)
 	ep.n_slots = 1;
 	ep.n_ctx = ch->n_ctx;
 	ep.n_threads = ch->n_threads;
+	ep.kv_type = ch->kv_type;
 	if ((rc = hearth_engine_create(ch->model, ch->vocab, &ep, &ch->engine)))
 		return rc;
 	ch->n_ctx = hearth_engine_n_ctx(ch->engine);
@@ -961,6 +964,7 @@ int cmd_chat(int argc, char **argv)
 {
 	struct chat ch;
 	memset(&ch, 0, sizeof ch);
+	ch.kv_type = HEARTH_TYPE_F16;
 	chat_settings_default(&ch.set);
 	const char *model_arg = NULL, *models_dir = NULL, *system = NULL;
 	bool no_history = false;
@@ -1009,6 +1013,9 @@ int cmd_chat(int argc, char **argv)
 			if (!cli_int(a, NEXT(), 0, 1024, &iv))
 				return 2;
 			ch.n_threads = (int)iv;
+		} else if (cli_is(a, "--kv-type", NULL)) {
+			if (!cli_kv_type(a, NEXT(), &ch.kv_type))
+				return 2;
 		} else if (cli_is(a, "--temp", "--temperature") || cli_is(a, "--top-p", "--min-p") ||
 			   cli_is(a, "--repeat-penalty", "--top-k") || cli_is(a, "--seed", NULL) ||
 			   cli_is(a, "-n", "--max-tokens")) {
@@ -1050,7 +1057,7 @@ int cmd_chat(int argc, char **argv)
 			return 2;
 		}
 		if (eq && !(cli_is(a, "-m", "--model") || cli_is(a, "--models-dir", "--system") ||
-			    cli_is(a, "--template", NULL) || cli_is(a, "--ctx", "--threads") ||
+			    cli_is(a, "--template", "--kv-type") || cli_is(a, "--ctx", "--threads") ||
 			    cli_is(a, "--temp", "--temperature") || cli_is(a, "--top-p", "--min-p") || cli_is(a, "--repeat-penalty", "--top-k") ||
 			    cli_is(a, "--seed", "--max-tokens") || cli_is(a, "--context-overflow", NULL))) {
 			fprintf(stderr, "error: %s takes no value\n", a);

@@ -346,12 +346,8 @@ int cmd_run(int argc, char **argv)
 				return 2;
 			i++;
 		} else if (cli_is(a, "--kv-type", NULL)) {
-			if (val && strcmp(val, "f16") == 0)
-				kv_type = HEARTH_TYPE_F16;
-			else if (val && strcmp(val, "f32") == 0)
-				kv_type = HEARTH_TYPE_F32;
-			else
-				return fprintf(stderr, "error: --kv-type expects f16 or f32\n"), 2;
+			if (!cli_kv_type(a, val, &kv_type))
+				return 2;
 			i++;
 		} else if (cli_is(a, "--chat", NULL)) {
 			chat = true;

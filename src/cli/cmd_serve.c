@@ -96,12 +96,8 @@ int cmd_serve(int argc, char **argv)
 			cfg.n_threads = (int)v;
 			i++;
 		} else if (cli_is(a, "--kv-type", NULL)) {
-			if (val && strcmp(val, "f16") == 0)
-				cfg.kv_type = HEARTH_TYPE_F16;
-			else if (val && strcmp(val, "f32") == 0)
-				cfg.kv_type = HEARTH_TYPE_F32;
-			else
-				return fprintf(stderr, "error: --kv-type expects f16 or f32\n"), 2;
+			if (!cli_kv_type(a, val, &cfg.kv_type))
+				return 2;
 			i++;
 		} else if (cli_is(a, "--queue", NULL)) {
 			if (!cli_int(a, val, 1, 65536, &v))

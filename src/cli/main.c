@@ -22,6 +22,7 @@ static const struct command k_commands[] = {
 	{"tokenize", cmd_tokenize, "print the token ids of a text (JSON)"},
 	{"detokenize", cmd_detokenize, "print the text of token ids"},
 	{"logits", cmd_logits, "print the logits of a token sequence as JSON lines"},
+	{"perplexity", cmd_perplexity, "perplexity of a model on a text file"},
 	{"run", cmd_run, "stream a model's continuation of a prompt"},
 	{"serve", cmd_serve, "serve models over an OpenAI-compatible HTTP API"},
 	{"bench", cmd_bench, "measure prompt-processing and generation speed"},
@@ -87,6 +88,20 @@ bool cli_float(const char *opt, const char *val, double lo, double hi, double *o
 		return false;
 	}
 	*out = v;
+	return true;
+}
+
+bool cli_kv_type(const char *opt, const char *val, int *out)
+{
+	if (val && strcmp(val, "f16") == 0) {
+		*out = HEARTH_TYPE_F16;
+	} else if (val && strcmp(val, "f32") == 0) {
+		*out = HEARTH_TYPE_F32;
+	} else {
+		fprintf(stderr, "error: %s expects f16 or f32%s%s%s\n", opt, val ? ", got '" : "", val ? val : "",
+		        val ? "'" : "");
+		return false;
+	}
 	return true;
 }
 
