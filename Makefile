@@ -79,10 +79,12 @@ deps:
 deps-dev: deps
 	@sh tools/deps.sh clang valgrind
 
-# make run [MODEL=file.gguf|name]: build, then chat with MODEL (or show the help).
+# make run [MODEL=file.gguf|name]: build, then chat with MODEL in the terminal, or
+# without MODEL start hearth serve on http://127.0.0.1:8080 (models: SERVE_ARGS="-m FILE ...").
 run: deps
 	@$(MAKE) --no-print-directory all
-	@if [ -n "$(MODEL)" ]; then exec $(BUILD)/hearth chat -m "$(MODEL)"; else $(BUILD)/hearth --help; fi
+	@if [ -n "$(MODEL)" ]; then exec $(BUILD)/hearth chat -m "$(MODEL)"; \
+	else exec $(BUILD)/hearth serve --host 127.0.0.1 --port $${PORT:-8080} $(SERVE_ARGS); fi
 
 unit: $(TESTS)
 	@sh tools/run-tests.sh $(TESTS)
