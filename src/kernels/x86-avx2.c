@@ -11,6 +11,7 @@
 #define SIMD_KTR 4
 #define SIMD_KTC 2
 #define SIMD_TC 2
+#define SIMD_PF_DIST 512 /* prefetch distance in weight rows (bytes), measured */
 #include "kernels/x86-simd.h"
 
 #include <math.h>

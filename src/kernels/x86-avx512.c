@@ -11,6 +11,7 @@
 #define SIMD_KTR 2
 #define SIMD_KTC 8
 #define SIMD_TC 4
+#define SIMD_PF_DIST 512 /* prefetch distance in weight rows (bytes), measured */
 /* the 512-bit kernels below replace the shared ones for these types */
 #define SIMD_MM_Q4_0 zmm_q4_0
 #define SIMD_MM_Q8_0 zmm_q8_0

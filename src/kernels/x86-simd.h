@@ -290,6 +290,18 @@ AI void tile_iq4_nl(TILE_ARGS)
  * ------------------------------------------------------------------------------- */
 
 #define Q8K(c) ((const block_q8_K *)(a + (size_t)(c) * lda) + b)
+
+/* Decode streams each weight row once from memory: prefetch the super-block
+ * SIMD_PF_DIST bytes ahead in the row (the hardware prefetcher follows the R
+ * interleaved row streams poorly).  0 turns it off. */
+#ifndef SIMD_PF_DIST
+#define SIMD_PF_DIST 0
+#endif
+#define PF_BLOCK(x)                                                                                   \
+	do {                                                                                          \
+		for (size_t pf_ = 0; SIMD_PF_DIST && pf_ < sizeof(*(x)); pf_ += 64)                   \
+			_mm_prefetch((const char *)(x) + SIMD_PF_DIST + pf_, _MM_HINT_T0);            \
+	} while (0)
 #define AQ(c, off) _mm256_loadu_si256((const __m256i *)(Q8K(c)->qs + (off)))
 
 AI void tile_q4_K(TILE_ARGS)
@@ -299,6 +311,7 @@ AI void tile_q4_K(TILE_ARGS)
 	for (int64_t b = 0; b < n / QK_K; b++) {
 		UNROLL for (int r = 0; r < R; r++) {
 			const block_q4_K *x = (const block_q4_K *)(w + (size_t)r * ldw) + b;
+			PF_BLOCK(x);
 			const __m128i sm = k4_scales(x->scales);
 			const __m256i scl = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
 			const __m128i m8 = _mm_srli_si128(sm, 8);
@@ -333,6 +346,7 @@ AI void tile_q5_K(TILE_ARGS)
 	for (int64_t b = 0; b < n / QK_K; b++) {
 		UNROLL for (int r = 0; r < R; r++) {
 			const block_q5_K *x = (const block_q5_K *)(w + (size_t)r * ldw) + b;
+			PF_BLOCK(x);
 			const __m128i sm = k4_scales(x->scales);
 			const __m256i scl = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
 			const __m128i m8 = _mm_srli_si128(sm, 8);
@@ -371,6 +385,7 @@ AI void tile_q6_K(TILE_ARGS)
 	for (int64_t b = 0; b < n / QK_K; b++) {
 		UNROLL for (int r = 0; r < R; r++) {
 			const block_q6_K *x = (const block_q6_K *)(w + (size_t)r * ldw) + b;
+			PF_BLOCK(x);
 			const __m128i sc8 = _mm_loadu_si128((const __m128i *)x->scales);
 			const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
 			const float d = f16f(x->d);
@@ -414,6 +429,7 @@ AI void tile_q2_K(TILE_ARGS)
 	for (int64_t b = 0; b < n / QK_K; b++) {
 		UNROLL for (int r = 0; r < R; r++) {
 			const block_q2_K *x = (const block_q2_K *)(w + (size_t)r * ldw) + b;
+			PF_BLOCK(x);
 			const __m128i sc8 = _mm_loadu_si128((const __m128i *)x->scales);
 			const __m128i scv = _mm_and_si128(sc8, m4x);
 			const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), m4x));
@@ -448,6 +464,7 @@ AI void tile_q3_K(TILE_ARGS)
 	for (int64_t b = 0; b < n / QK_K; b++) {
 		UNROLL for (int r = 0; r < R; r++) {
 			const block_q3_K *x = (const block_q3_K *)(w + (size_t)r * ldw) + b;
+			PF_BLOCK(x);
 			uint32_t u[4];
 			memcpy(u, x->scales, 12);
 			const uint32_t t = u[2];
@@ -489,6 +506,7 @@ AI void tile_iq4_xs(TILE_ARGS)
 	for (int64_t b = 0; b < n / QK_K; b++) {
 		UNROLL for (int r = 0; r < R; r++) {
 			const block_iq4_xs *x = (const block_iq4_xs *)(w + (size_t)r * ldw) + b;
+			PF_BLOCK(x);
 			const float d = f16f(x->d);
 			/* the eight 6-bit scales at once: low 4 bits from the nibbles of scales_l, high 2
 			 * bits (scales_h >> 2 ib) & 3 moved to the top of each word by a multiply */
