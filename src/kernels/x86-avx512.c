@@ -318,6 +318,11 @@ AI __m512 zld_bf16(const uint8_t *p, int64_t i)
 	return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
+/* bytes per element, for the prefetch address */
+#define ZESZ_f32 4
+#define ZESZ_f16 2
+#define ZESZ_bf16 2
+
 #define DEFINE_ZTILE_FLOAT(T)                                                                              \
 	AI void zftile_##T(TILE_ARGS)                                                                      \
 	{                                                                                                  \
@@ -329,6 +334,8 @@ AI __m512 zld_bf16(const uint8_t *p, int64_t i)
 			UNROLL for (int c = 0; c < C; c++) av[c] = zld_##T(a + (size_t)c * lda, i);         \
 			UNROLL for (int r = 0; r < R; r++)                                                 \
 			{                                                                                  \
+				_mm_prefetch((const char *)(w + (size_t)r * ldw) + i * ZESZ_##T + SIMD_PF_DIST, \
+				             _MM_HINT_T0);                                                 \
 				const __m512 wv = zld_##T(w + (size_t)r * ldw, i);                         \
 				UNROLL for (int c = 0; c < C; c++) acc[r][c] = _mm512_fmadd_ps(wv, av[c], acc[r][c]); \
 			}                                                                                  \
