@@ -592,6 +592,18 @@ DEFINE_TILE_FLOAT(bf16)
  * mm drivers: tiles over the nr x nc output
  * ------------------------------------------------------------------------------- */
 
+/* One pass of TR-row tiles (then single rows) over CC columns starting at c. */
+#define MM_PASS(T, TR, CC)                                                                                 \
+	do {                                                                                               \
+		int r = 0;                                                                                 \
+		for (; r + (TR) <= nr; r += (TR))                                                          \
+			tile_##T(TR, CC, n, s + (size_t)c * lds + r, lds, W + (size_t)r * ldw, ldw,         \
+			         A + (size_t)c * lda, lda);                                                \
+		for (; r < nr; r++)                                                                        \
+			tile_##T(1, CC, n, s + (size_t)c * lds + r, lds, W + (size_t)r * ldw, ldw,          \
+			         A + (size_t)c * lda, lda);                                                \
+	} while (0)
+
 #define DEFINE_MM(T, TR, TC)                                                                               \
 	static __attribute__((unused)) void mm_##T(int64_t n, int nr, int nc, float *s, size_t lds,        \
 	                                           const void *w, size_t ldw, const void *a, size_t lda)   \
@@ -606,6 +618,17 @@ DEFINE_TILE_FLOAT(bf16)
 			for (; r < nr; r++)                                                                \
 				tile_##T(1, TC, n, s + (size_t)c * lds + r, lds, W + (size_t)r * ldw, ldw,  \
 				         A + (size_t)c * lda, lda);                                        \
+		}                                                                                          \
+		/* 2..TC-1 columns left (e.g. 4 sequences decoding together): one more pass, so \
+		 * the weights are still read once rather than once per column */              \
+		switch ((TC) > 2 ? nc - c : 0) {                                                           \
+		case 2: MM_PASS(T, TR, 2); c = nc; break;                                                  \
+		case 3: MM_PASS(T, TR, 3); c = nc; break;                                                  \
+		case 4: MM_PASS(T, TR, 4); c = nc; break;                                                  \
+		case 5: MM_PASS(T, TR, 5); c = nc; break;                                                  \
+		case 6: MM_PASS(T, TR, 6); c = nc; break;                                                  \
+		case 7: MM_PASS(T, TR, 7); c = nc; break;                                                  \
+		default: break;                                                                            \
 		}                                                                                          \
 		for (; c < nc; c++) {                                                                      \
 			int r = 0;                                                                         \
