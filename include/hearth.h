@@ -214,6 +214,10 @@ uint64_t hearth_gguf_arr_u64(const hearth_gguf_value *arr, uint64_t i); /* unsig
 int64_t hearth_gguf_arr_i64(const hearth_gguf_value *arr, uint64_t i);  /* any integer */
 double hearth_gguf_arr_f64(const hearth_gguf_value *arr, uint64_t i);   /* any number */
 
+/* Bytes of one value of a fixed-size type (u8 ... f64, bool); 0 for STRING,
+ * ARRAY and invalid types. */
+size_t hearth_gguf_type_size(enum hearth_gguf_type t);
+
 /* Type names for messages ("u32", "string", "array[f32]" is not produced). */
 const char *hearth_gguf_type_name(enum hearth_gguf_type t);
 

@@ -131,7 +131,7 @@ static void *gguf_alloc(hearth_gguf *g, size_t n, size_t size)
 	return p;
 }
 
-static size_t scalar_size(enum hearth_gguf_type t)
+size_t hearth_gguf_type_size(enum hearth_gguf_type t)
 {
 	switch (t) {
 	case HEARTH_GGUF_U8:
@@ -201,7 +201,7 @@ static int rd_array(struct rd *r, hearth_gguf_value *v, const char *key, int dep
 	v->type = HEARTH_GGUF_ARRAY;
 	v->v.arr.type = (enum hearth_gguf_type)et;
 	v->v.arr.n = n;
-	size_t es = scalar_size((enum hearth_gguf_type)et);
+	size_t es = hearth_gguf_type_size((enum hearth_gguf_type)et);
 	if (es) {
 		uint64_t bytes;
 		if (hx_mul_u64(n, es, &bytes) || bytes > rd_left(r)) {
@@ -238,7 +238,7 @@ static int rd_value(struct rd *r, enum hearth_gguf_type t, hearth_gguf_value *v,
 	}
 	if (t == HEARTH_GGUF_ARRAY)
 		return rd_array(r, v, key, depth);
-	size_t es = scalar_size(t);
+	size_t es = hearth_gguf_type_size(t);
 	if (!es)
 		return rd_fail(r, "key '%s' has invalid value type %u", key, (unsigned)t);
 	if (rd_left(r) < es)
@@ -801,7 +801,7 @@ int hearth_gguf_get_arr(const hearth_gguf *g, const char *key, enum hearth_gguf_
 static hearth_gguf_value arr_elem(const hearth_gguf_value *arr, uint64_t i)
 {
 	hearth_gguf_value e = {0};
-	size_t es = scalar_size(arr->v.arr.type);
+	size_t es = hearth_gguf_type_size(arr->v.arr.type);
 	if (es && i < arr->v.arr.n)
 		decode_scalar(arr->v.arr.type, arr->v.arr.data + i * es, &e);
 	return e;

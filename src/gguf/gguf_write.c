@@ -85,24 +85,6 @@ static int buf_str(struct buf *b, const char *s, uint64_t len)
 	return rc ? rc : buf_put(b, s, (size_t)len);
 }
 
-static size_t scalar_bytes(enum hearth_gguf_type t)
-{
-	switch (t) {
-	case HEARTH_GGUF_U8:
-	case HEARTH_GGUF_I8:
-	case HEARTH_GGUF_BOOL: return 1;
-	case HEARTH_GGUF_U16:
-	case HEARTH_GGUF_I16: return 2;
-	case HEARTH_GGUF_U32:
-	case HEARTH_GGUF_I32:
-	case HEARTH_GGUF_F32: return 4;
-	case HEARTH_GGUF_U64:
-	case HEARTH_GGUF_I64:
-	case HEARTH_GGUF_F64: return 8;
-	default: return 0;
-	}
-}
-
 /* Appends the encoding of a scalar value (its width given by its type). */
 static int put_scalar(struct buf *b, const hearth_gguf_value *v)
 {
@@ -140,7 +122,7 @@ static int put_value(struct buf *b, const hearth_gguf_value *v, int depth)
 	const enum hearth_gguf_type et = v->v.arr.type;
 	if ((rc = buf_u32(b, (uint32_t)et)) || (rc = buf_u64(b, v->v.arr.n)))
 		return rc;
-	size_t es = scalar_bytes(et);
+	size_t es = hearth_gguf_type_size(et);
 	if (es) {
 		uint64_t bytes;
 		if (hx_mul_u64(v->v.arr.n, es, &bytes) || bytes > SIZE_MAX)
