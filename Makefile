@@ -14,7 +14,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := jansson libutf8proc libmicrohttpd
+PKGS     := jansson libutf8proc libmicrohttpd md4c sqlite3
 OPT      ?= -O2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -fPIC -g $(OPT) -pthread \
 	-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2 \
@@ -39,19 +39,37 @@ CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 BENCH_SRC:= $(sort $(wildcard bench/*.c))
-WEB_SRC  := $(sort $(wildcard web/*))
+WEB_SRC  := $(sort $(shell find web -name '.*' -prune -o -type f ! -name '*~' -print 2>/dev/null))
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/web_assets.o
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all run test deps-dev unit e2e asan valgrind fuzz fuzz-replay bench format deps clean
+.PHONY: all run test deps-dev unit e2e asan valgrind fuzz fuzz-replay bench format deps clean FORCE
 all: $(BUILD)/hearth $(BUILD)/libhearth.a $(BUILD)/libhearth.so
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(if $(findstring x86-avx512,$<),$(ISA_AVX512),$(if $(findstring x86-avx2,$<),$(ISA_AVX2))) -MMD -MP -c $< -o $@
+
+# The web UI (web/) is compiled into the library: tools/embed.c writes a table of the
+# files (bytes, Content-Type, ETag) sorted by path; web_files.txt changes when a file is
+# added or removed, so either rebuilds it.
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -Wall -Wextra $(if $(filter true,$(CI)),-Werror) -o $@ $<
+
+$(BUILD)/gen/web_files.txt: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(WEB_SRC)' | cmp -s - $@ || echo '$(WEB_SRC)' > $@
+
+$(BUILD)/gen/web_assets.c: $(BUILD)/tools/embed $(BUILD)/gen/web_files.txt $(WEB_SRC)
+	$(BUILD)/tools/embed $@ web $(WEB_SRC)
+
+$(BUILD)/obj/gen/web_assets.o: $(BUILD)/gen/web_assets.c src/server/web.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libhearth.a: $(LIB_OBJ)
 	@rm -f $@
@@ -73,7 +91,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libhearth.a
 
 # Packages: `make deps` installs what is missing when run as root, and otherwise
 # prints the exact command to run.
-DEB_PKGS := build-essential pkg-config libcmocka-dev libjansson-dev libutf8proc-dev libedit-dev tmux libmicrohttpd-dev curl jq
+DEB_PKGS := build-essential pkg-config libcmocka-dev libjansson-dev libutf8proc-dev libedit-dev tmux libmicrohttpd-dev libmd4c-dev libsqlite3-dev curl jq
 deps:
 	@sh tools/deps.sh $(DEB_PKGS)
 deps-dev: deps

@@ -1,0 +1,173 @@
+/*
+ * web.c - serves the web UI from the table of embedded assets
+ * ($(BUILD)/gen/web_assets.c, written by tools/embed.c from web/).
+ *
+ * Serving is a binary search in a static table: a request path is never joined
+ * to a directory, and paths that are not plain (dot segments, "//", backslashes,
+ * '%' left after MHD's decoding, control bytes) are refused before the lookup.
+ * Every response carries a strict Content-Security-Policy: the UI's own
+ * scripts, styles, images, fonts and manifest only, data: images, fetches to
+ * this origin only, no inline script or style, no framing.
+ */
+#include "server/web.h"
+
+#include <microhttpd.h>
+#include <string.h>
+
+#define WEB_PATH_MAX 512
+
+static const char csp[] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                          "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
+                          "form-action 'self'; frame-ancestors 'none'";
+
+size_t srv_web_assets_bytes(void)
+{
+	return srv_web_total_bytes;
+}
+
+static const struct srv_web_asset *find(const struct srv_web_asset *tab, size_t n, const char *path)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(path, tab[mid].path);
+		if (c == 0)
+			return &tab[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* A path we are willing to look up: absolute, short, printable ASCII, no dot
+ * segments, no empty segments except a trailing '/', no '\\' or '%'. */
+static bool plain_path(const char *p)
+{
+	if (!p || p[0] != '/')
+		return false;
+	size_t n = 0;
+	for (const char *q = p; *q; q++, n++) {
+		unsigned char ch = (unsigned char)*q;
+		if (n >= WEB_PATH_MAX || ch <= 0x20 || ch >= 0x7f || ch == '\\' || ch == '%')
+			return false;
+		if (ch == '/' && q[1] == '/')
+			return false;
+		if (ch == '.' && (q[-1] == '/' || q[1] == '.'))
+			return false; /* "/." "/.." "..": dot segments and hidden files */
+	}
+	return true;
+}
+
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == 0);
+}
+
+const struct srv_web_asset *srv_web_resolve(const struct srv_web_asset *tab, size_t n, const char *path)
+{
+	if (!plain_path(path))
+		return NULL;
+	if (strcmp(path, "/") == 0)
+		return find(tab, n, "/index.html");
+	const struct srv_web_asset *a = find(tab, n, path);
+	if (a)
+		return a;
+	/* A client-side route: no extension in the last segment, not an API path. */
+	const char *last = strrchr(path, '/');
+	if (strchr(last, '.') || under(path, "/api") || under(path, "/v1"))
+		return NULL;
+	return find(tab, n, "/index.html");
+}
+
+/* One entity tag from an If-None-Match list at *p (after spaces); advances *p
+ * past it.  Returns its quoted form's start and length, weak prefix removed. */
+static bool next_tag(const char **p, const char **tag, size_t *len)
+{
+	const char *s = *p;
+	while (*s == ' ' || *s == '\t' || *s == ',')
+		s++;
+	if (!*s)
+		return false;
+	if (s[0] == 'W' && s[1] == '/')
+		s += 2;
+	const char *start = s;
+	if (*s == '"') {
+		s++;
+		while (*s && *s != '"')
+			s++;
+		if (*s == '"')
+			s++;
+	} else {
+		while (*s && *s != ',' && *s != ' ' && *s != '\t')
+			s++;
+	}
+	*tag = start;
+	*len = (size_t)(s - start);
+	*p = s;
+	return true;
+}
+
+bool srv_web_etag_match(const char *if_none_match, const char *etag)
+{
+	if (!if_none_match || !etag)
+		return false;
+	size_t elen = strlen(etag);
+	const char *p = if_none_match, *tag;
+	size_t len;
+	while (next_tag(&p, &tag, &len)) {
+		if (len == 1 && tag[0] == '*')
+			return true;
+		if (len == elen && memcmp(tag, etag, len) == 0)
+			return true;
+		if (len == 0) /* malformed: stop rather than loop */
+			return false;
+	}
+	return false;
+}
+
+static void add_headers(struct MHD_Response *r, const struct srv_web_asset *a)
+{
+	MHD_add_response_header(r, "ETag", a->etag);
+	MHD_add_response_header(r, "Cache-Control", "no-cache");
+	MHD_add_response_header(r, "Content-Security-Policy", csp);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
+	MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
+}
+
+int srv_web_respond_in(const struct srv_web_asset *tab, size_t n, struct MHD_Connection *c, const char *path,
+                       bool head, int *status, int *queued)
+{
+	(void)head; /* MHD sends no body for HEAD by itself, with the same headers */
+	const struct srv_web_asset *a = srv_web_resolve(tab, n, path);
+	if (!a)
+		return 0;
+	const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	int code = srv_web_etag_match(inm, a->etag) ? 304 : 200;
+	struct MHD_Response *r = code == 304
+	                                 ? MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT)
+	                                 : MHD_create_response_from_buffer(a->len, (void *)a->data,
+	                                                                   MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		*status = 500;
+		*queued = MHD_NO;
+		return 1;
+	}
+	if (code == 200)
+		MHD_add_response_header(r, "Content-Type", a->ctype);
+	add_headers(r, a);
+	*queued = MHD_queue_response(c, (unsigned)code, r);
+	MHD_destroy_response(r);
+	*status = code;
+	return 1;
+}
+
+int srv_web_respond(struct MHD_Connection *c, const char *path, bool head, int *status, int *queued)
+{
+	return srv_web_respond_in(srv_web_assets, srv_web_n_assets, c, path, head, status, queued);
+}
