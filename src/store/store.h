@@ -114,8 +114,24 @@ int hx_store_default_path(char **out);
  * is kept.  *n_marked (may be NULL) gets how many.  Called by hx_store_open. */
 int hx_store_recover(hx_store *s, int64_t *n_marked);
 
-/* PRAGMA integrity_check: 0 when "ok", HEARTH_EFORMAT with the first problem. */
+/* PRAGMA integrity_check (and the search index's own check): 0 when "ok",
+ * HEARTH_EFORMAT with the first problem. */
 int hx_store_check(hx_store *s);
+
+/* One transaction around several calls made by ONE thread (hx_import_json uses
+ * it; a CLI importing many files may too): hx_store_begin takes the handle's
+ * lock and keeps it until hx_store_commit or hx_store_rollback, so calls from
+ * other threads wait instead of joining the transaction.  Not nestable:
+ * hx_store_begin inside a transaction is HEARTH_EINVAL.  A failed commit rolls
+ * back.  hx_store_rollback without a transaction does nothing. */
+int hx_store_begin(hx_store *s);
+int hx_store_commit(hx_store *s);
+int hx_store_rollback(hx_store *s);
+
+/* Adds a user named `name` (1..64 bytes, unique) and sets *id.  Until
+ * authentication exists only tests need it.  HEARTH_EINVAL for a bad or taken
+ * name. */
+int hx_user_create(hx_store *s, const char *name, int64_t *id);
 
 /* ---- chats ---------------------------------------------------------------- */
 
