@@ -9,6 +9,7 @@
  * restores the terminal) and the main loop decides what the interrupt means.
  */
 #include "cli/chat.h"
+#include "cli/cli.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -159,32 +160,6 @@ static int read_physical(struct chat_term *t, const char *prompt, char **out)
 	return CHAT_READ_LINE;
 }
 
-/* A growing string. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
 /* Length without trailing blanks. */
 static size_t rtrim_len(const char *s)
 {
@@ -202,19 +177,19 @@ int chat_term_read(struct chat_term *t, const char *prompt, char **out)
 	int r = read_physical(t, prompt, &line);
 	if (r != CHAT_READ_LINE)
 		return r;
-	struct sbuf b = {0};
+	struct cli_buf b = {0};
 	const char *lead = line + strspn(line, " \t");
 	if (!strncmp(lead, "\"\"\"", 3)) {
 		/* a block: """ [text] ... [text] """ */
 		const char *rest = lead + 3;
 		size_t rn = rtrim_len(rest);
 		if (rn >= 3 && ends_with_quotes(rest, rn)) {
-			sb_add(&b, rest, rn - 3); /* """one line""" */
+			cli_buf_add(&b, rest, rn - 3); /* """one line""" */
 			free(line);
 			goto done;
 		}
 		if (rn)
-			sb_add(&b, rest, rn);
+			cli_buf_add(&b, rest, rn);
 		bool first = rn == 0;
 		free(line);
 		for (;;) {
@@ -231,8 +206,8 @@ int chat_term_read(struct chat_term *t, const char *prompt, char **out)
 				n -= 3;
 			if (!last || n) {
 				if (!first)
-					sb_add(&b, "\n", 1);
-				sb_add(&b, line, n);
+					cli_buf_add(&b, "\n", 1);
+				cli_buf_add(&b, line, n);
 				first = false;
 			}
 			free(line);
@@ -244,11 +219,11 @@ int chat_term_read(struct chat_term *t, const char *prompt, char **out)
 	for (;;) {
 		size_t n = strlen(line);
 		bool cont = n && line[n - 1] == '\\';
-		sb_add(&b, line, cont ? n - 1 : n);
+		cli_buf_add(&b, line, cont ? n - 1 : n);
 		free(line);
 		if (!cont)
 			break;
-		sb_add(&b, "\n", 1);
+		cli_buf_add(&b, "\n", 1);
 		r = read_physical(t, "... ", &line);
 		if (r == CHAT_READ_INTERRUPT) {
 			free(b.p);
@@ -263,7 +238,7 @@ done:
 		return CHAT_READ_EOF;
 	}
 	if (!b.p)
-		sb_add(&b, "", 0);
+		cli_buf_add(&b, "", 0);
 	if (b.oom || !b.p)
 		return CHAT_READ_EOF;
 	*out = b.p;
@@ -295,13 +270,7 @@ static void *spin(void *arg)
 	pthread_mutex_lock(&s->mu);
 	if (s->delay_ms > 0) {
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += s->delay_ms / 1000;
-		ts.tv_nsec += (long)(s->delay_ms % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		cli_deadline(&ts, s->delay_ms);
 		while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
 			;
 	}
@@ -313,12 +282,7 @@ static void *spin(void *arg)
 			fprintf(stderr, " (%.0fs)", el);
 		fflush(stderr);
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000 * 1000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		cli_deadline(&ts, 100);
 		pthread_cond_timedwait(&s->cv, &s->mu, &ts);
 	}
 	pthread_mutex_unlock(&s->mu);

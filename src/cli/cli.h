@@ -25,6 +25,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_template(int argc, char **argv);
+int cmd_history(int argc, char **argv);
 
 /* Prints "error: <what>: <hearth_errmsg()>" (or just the message) to stderr and
  * returns 1. */
@@ -32,6 +33,8 @@ int cli_fail(const char *what, int err);
 
 /* True if argv[i] equals either name; helpers for simple option parsing. */
 bool cli_is(const char *arg, const char *a, const char *b);
+/* Takes a string option value, or prints "error: OPT needs a value" (returns false). */
+bool cli_str(const char *opt, const char *val, const char **out);
 /* Parses an integer/float option value or prints a usage error (returns false). */
 bool cli_int(const char *opt, const char *val, long long lo, long long hi, long long *out);
 bool cli_float(const char *opt, const char *val, double lo, double hi, double *out);
@@ -39,6 +42,54 @@ bool cli_float(const char *opt, const char *val, double lo, double hi, double *o
 /* Parses a --kv-type value (f16 or f32) into a HEARTH_TYPE_*, or prints a usage
  * error and returns false. */
 bool cli_kv_type(const char *opt, const char *val, int *out);
+
+/* The options every command that loads a model shares: -m/--model, -c/--ctx,
+ * -t/--threads, -b/--batch and --kv-type.  A command fills the defaults (and
+ * which options it takes in `accept`), then offers each argument to
+ * cli_model_opt before its own options. */
+enum {
+	CLI_MO_MODEL = 1 << 0,   /* -m, --model VALUE */
+	CLI_MO_CTX = 1 << 1,     /* -c, --ctx N in [ctx_min, ctx_max] */
+	CLI_MO_THREADS = 1 << 2, /* -t, --threads N, 0..1024 (0: all cores) */
+	CLI_MO_BATCH = 1 << 3,   /* -b, --batch N, 1..65536 */
+	CLI_MO_KV = 1 << 4,      /* --kv-type f16|f32 */
+};
+struct cli_model_opts {
+	unsigned accept; /* CLI_MO_* */
+	const char *model;
+	long long n_ctx, ctx_min, ctx_max;
+	long long n_threads;
+	long long n_batch;
+	int kv_type; /* HEARTH_TYPE_F16 or HEARTH_TYPE_F32 */
+};
+
+/* Defaults: no model, n_ctx 0 (ctx range 0..2^24), all cores, n_batch 512, F16 KV. */
+struct cli_model_opts cli_model_opts_default(unsigned accept);
+
+/* If `arg` is one of the options in o->accept, stores `val` (the next argument,
+ * or the text after '=', NULL when there is none) and returns 1: the caller
+ * skips the value.  Returns 0 for any other argument, and -1 after printing a
+ * usage error (a missing or out-of-range value). */
+int cli_model_opt(struct cli_model_opts *o, const char *arg, const char *val);
+
+/* Reads a whole file, or standard input when path is "-", into a NUL-terminated
+ * malloc'd buffer of at most `max` bytes (HEARTH_ELIMIT beyond, with a message
+ * naming the input).  Returns 0 or a HEARTH_E* code with a message. */
+int cli_read_input(const char *path, size_t max, char **out, size_t *len);
+
+/* A growing NUL-terminated string: p is NULL until the first add (even of 0
+ * bytes); after a failed allocation oom is set and later adds do nothing.  The
+ * caller frees p. */
+struct cli_buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+void cli_buf_add(struct cli_buf *b, const char *s, size_t n);
+
+/* The CLOCK_REALTIME time `ms` milliseconds from now (for pthread_cond_timedwait). */
+struct timespec;
+void cli_deadline(struct timespec *ts, long ms);
 
 /* Whether stderr/stdout is a terminal that wants colour (honours NO_COLOR). */
 bool cli_color(FILE *f);

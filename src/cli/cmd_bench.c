@@ -80,22 +80,20 @@ static int run_tg(hearth_ctx *ctx, hearth_batch *b, int32_t n, int32_t n_vocab, 
 
 int cmd_bench(int argc, char **argv)
 {
-	const char *model_path = NULL;
-	long long n_pp = 512, n_tg = 128, threads = 0, reps = 3, batch = 0;
-	int kv_type = HEARTH_TYPE_F16;
+	struct cli_model_opts mo = cli_model_opts_default(CLI_MO_MODEL | CLI_MO_THREADS | CLI_MO_BATCH | CLI_MO_KV);
+	mo.n_batch = 0; /* max(512, -p) */
+	long long n_pp = 512, n_tg = 128, reps = 3;
 	bool json = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (cli_is(a, "-h", "--help")) {
+		int r = cli_model_opt(&mo, a, v);
+		if (r) {
+			if (r < 0)
+				return 1;
+			i++;
+		} else if (cli_is(a, "-h", "--help")) {
 			bench_usage(stdout);
 			return 0;
-		} else if (cli_is(a, "-m", "--model")) {
-			if (!v) {
-				fprintf(stderr, "error: %s needs a value\n", a);
-				return 1;
-			}
-			model_path = v;
-			i++;
 		} else if (cli_is(a, "-p", "--prompt")) {
 			if (!cli_int(a, v, 0, 65536, &n_pp))
 				return 1;
@@ -104,20 +102,8 @@ int cmd_bench(int argc, char **argv)
 			if (!cli_int(a, v, 0, 65536, &n_tg))
 				return 1;
 			i++;
-		} else if (cli_is(a, "-t", "--threads")) {
-			if (!cli_int(a, v, 0, 1024, &threads))
-				return 1;
-			i++;
 		} else if (cli_is(a, "-r", "--reps")) {
 			if (!cli_int(a, v, 1, 100, &reps))
-				return 1;
-			i++;
-		} else if (cli_is(a, "-b", "--batch")) {
-			if (!cli_int(a, v, 1, 65536, &batch))
-				return 1;
-			i++;
-		} else if (cli_is(a, "--kv-type", NULL)) {
-			if (!cli_kv_type(a, v, &kv_type))
 				return 1;
 			i++;
 		} else if (cli_is(a, "--json", NULL)) {
@@ -127,6 +113,9 @@ int cmd_bench(int argc, char **argv)
 			return 1;
 		}
 	}
+	const char *model_path = mo.model;
+	const long long batch = mo.n_batch;
+	const int kv_type = mo.kv_type;
 	if (!model_path) {
 		fprintf(stderr, "error: -m MODEL is required (see hearth bench --help)\n");
 		return 1;
@@ -142,7 +131,7 @@ int cmd_bench(int argc, char **argv)
 	hearth_batch b = {0};
 	double pp_t[100], tg_t[100], pp_tps = 0, tg_tps = 0;
 	hearth_model_params mp = hearth_model_default_params();
-	mp.n_threads = (int)threads;
+	mp.n_threads = (int)mo.n_threads;
 	double t0 = hx_time_s();
 	if ((rc = hearth_model_load(model_path, &mp, &model))) {
 		cli_fail("", rc);

@@ -250,12 +250,7 @@ static int load_with_spinner(struct chat *ch)
 	pthread_mutex_lock(&j.mu);
 	while (!j.done) {
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000 * 1000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		cli_deadline(&ts, 50);
 		pthread_cond_timedwait(&j.cv, &j.mu, &ts);
 		if (!j.done && chat_sigint) {
 			pthread_mutex_unlock(&j.mu);
@@ -408,31 +403,6 @@ static bool on_event(const hearth_gen_event *ev, void *user)
 	return stop;
 }
 
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom || !n)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
 /* What has been printed of the current reply. */
 enum shown { SHOWN_NOTHING, SHOWN_THINKING, SHOWN_CONTENT };
 
@@ -524,7 +494,7 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 	struct printer pr = {ch, SHOWN_NOTHING, false, true};
 	/* a long prompt takes a while: turn a wheel until the first text */
 	struct chat_spinner *wait = ch->interactive ? chat_spinner_start_after("", 300) : NULL;
-	struct sbuf content = {0}, reasoning = {0};
+	struct cli_buf content = {0}, reasoning = {0};
 	char *local = NULL;
 	size_t lcap = 0;
 	bool canceled = false;
@@ -532,12 +502,7 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 		pthread_mutex_lock(&g.mu);
 		while (!g.qlen && !g.done && !(sigint_pending() && !canceled)) {
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 50 * 1000 * 1000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
+			cli_deadline(&ts, 50);
 			pthread_cond_timedwait(&g.cv, &g.mu, &ts);
 		}
 		/* take the queued records */
@@ -568,7 +533,7 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 			size_t len;
 			memcpy(&len, local + o + 1, sizeof len);
 			const char *t = local + o + 1 + sizeof(size_t);
-			sb_add(kind == HEARTH_GEN_CONTENT ? &content : &reasoning, t, len);
+			cli_buf_add(kind == HEARTH_GEN_CONTENT ? &content : &reasoning, t, len);
 			print_piece(&pr, kind, t, len);
 			o += 1 + sizeof(size_t) + len;
 		}
@@ -964,9 +929,9 @@ int cmd_chat(int argc, char **argv)
 {
 	struct chat ch;
 	memset(&ch, 0, sizeof ch);
-	ch.kv_type = HEARTH_TYPE_F16;
 	chat_settings_default(&ch.set);
-	const char *model_arg = NULL, *models_dir = NULL, *system = NULL;
+	struct cli_model_opts mo = cli_model_opts_default(CLI_MO_MODEL | CLI_MO_CTX | CLI_MO_THREADS | CLI_MO_KV);
+	const char *models_dir = NULL, *system = NULL;
 	bool no_history = false;
 	char err[512];
 	setlocale(LC_CTYPE, "");
@@ -981,49 +946,31 @@ int cmd_chat(int argc, char **argv)
 			a = opt;
 		}
 #define NEXT() (eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL))
-		long long iv;
+		int r = cli_model_opt(&mo, a, eq ? eq + 1 : i + 1 < argc ? argv[i + 1] : NULL);
+		if (r < 0)
+			return 2;
+		if (r > 0) {
+			i += !eq;
+			continue;
+		}
 		if (cli_is(a, "-h", "--help")) {
 			usage(stdout);
 			return 0;
-		} else if (cli_is(a, "-m", "--model")) {
-			if (!(model_arg = NEXT())) {
-				fprintf(stderr, "error: %s needs a value\n", a);
-				return 2;
-			}
 		} else if (cli_is(a, "--models-dir", NULL)) {
-			if (!(models_dir = NEXT())) {
-				fprintf(stderr, "error: --models-dir needs a value\n");
+			if (!cli_str(a, NEXT(), &models_dir))
 				return 2;
-			}
 		} else if (cli_is(a, "--template", NULL)) {
-			if (!(ch.template_arg = NEXT())) {
-				fprintf(stderr, "error: --template needs a value\n");
+			if (!cli_str(a, NEXT(), &ch.template_arg))
 				return 2;
-			}
 		} else if (cli_is(a, "--system", NULL)) {
-			if (!(system = NEXT())) {
-				fprintf(stderr, "error: --system needs a value\n");
-				return 2;
-			}
-		} else if (cli_is(a, "-c", "--ctx")) {
-			if (!cli_int(a, NEXT(), 0, 1 << 24, &iv))
-				return 2;
-			ch.n_ctx = (int32_t)iv;
-		} else if (cli_is(a, "-t", "--threads")) {
-			if (!cli_int(a, NEXT(), 0, 1024, &iv))
-				return 2;
-			ch.n_threads = (int)iv;
-		} else if (cli_is(a, "--kv-type", NULL)) {
-			if (!cli_kv_type(a, NEXT(), &ch.kv_type))
+			if (!cli_str(a, NEXT(), &system))
 				return 2;
 		} else if (cli_is(a, "--temp", "--temperature") || cli_is(a, "--top-p", "--min-p") ||
 			   cli_is(a, "--repeat-penalty", "--top-k") || cli_is(a, "--seed", NULL) ||
 			   cli_is(a, "-n", "--max-tokens")) {
-			const char *v = NEXT();
-			if (!v) {
-				fprintf(stderr, "error: %s needs a value\n", a);
+			const char *v;
+			if (!cli_str(a, NEXT(), &v))
 				return 2;
-			}
 			const char *pname = a[1] == '-' ? a + 2 : "max_tokens";
 			if (chat_settings_set(&ch.set, pname, v, err, sizeof err) != 0) {
 				fprintf(stderr, "error: %s: %s\n", a, err);
@@ -1050,14 +997,13 @@ int cmd_chat(int argc, char **argv)
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "error: unknown option '%s' (see hearth chat --help)\n", argv[i]);
 			return 2;
-		} else if (!model_arg) {
-			model_arg = a;
+		} else if (!mo.model) {
+			mo.model = a;
 		} else {
 			fprintf(stderr, "error: unexpected argument '%s' (see hearth chat --help)\n", a);
 			return 2;
 		}
-		if (eq && !(cli_is(a, "-m", "--model") || cli_is(a, "--models-dir", "--system") ||
-			    cli_is(a, "--template", "--kv-type") || cli_is(a, "--ctx", "--threads") ||
+		if (eq && !(cli_is(a, "--models-dir", "--system") || cli_is(a, "--template", NULL) ||
 			    cli_is(a, "--temp", "--temperature") || cli_is(a, "--top-p", "--min-p") || cli_is(a, "--repeat-penalty", "--top-k") ||
 			    cli_is(a, "--seed", "--max-tokens") || cli_is(a, "--context-overflow", NULL))) {
 			fprintf(stderr, "error: %s takes no value\n", a);
@@ -1065,6 +1011,10 @@ int cmd_chat(int argc, char **argv)
 		}
 #undef NEXT
 	}
+	ch.n_ctx = (int32_t)mo.n_ctx;
+	ch.n_threads = (int)mo.n_threads;
+	ch.kv_type = mo.kv_type;
+	const char *model_arg = mo.model;
 	if (!model_arg) {
 		fprintf(stderr, "error: no model given: hearth chat -m MODEL (see hearth chat --help)\n");
 		list_models(models_dir);

@@ -98,42 +98,25 @@ static int top_k(const float *x, int32_t n, int32_t k, int32_t *idx)
 
 int cmd_logits(int argc, char **argv)
 {
-	const char *model_path = NULL, *tokens_arg = NULL;
-	long long top = 32, threads = 0, batch = 512;
-	int kv_type = HEARTH_TYPE_F16;
+	struct cli_model_opts mo = cli_model_opts_default(CLI_MO_MODEL | CLI_MO_THREADS | CLI_MO_BATCH | CLI_MO_KV);
+	const char *tokens_arg = NULL;
+	long long top = 32;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (cli_is(a, "-h", "--help")) {
+		int r = cli_model_opt(&mo, a, v);
+		if (r) {
+			if (r < 0)
+				return 1;
+			i++;
+		} else if (cli_is(a, "-h", "--help")) {
 			logits_usage(stdout);
 			return 0;
-		} else if (cli_is(a, "-m", "--model")) {
-			if (!v) {
-				fprintf(stderr, "error: %s needs a value\n", a);
-				return 1;
-			}
-			model_path = v;
-			i++;
 		} else if (cli_is(a, "--tokens", NULL)) {
-			if (!v) {
-				fprintf(stderr, "error: %s needs a value\n", a);
+			if (!cli_str(a, v, &tokens_arg))
 				return 1;
-			}
-			tokens_arg = v;
 			i++;
 		} else if (cli_is(a, "--top", NULL)) {
 			if (!cli_int(a, v, 1, 1 << 20, &top))
-				return 1;
-			i++;
-		} else if (cli_is(a, "-t", "--threads")) {
-			if (!cli_int(a, v, 0, 1024, &threads))
-				return 1;
-			i++;
-		} else if (cli_is(a, "-b", "--batch")) {
-			if (!cli_int(a, v, 1, 65536, &batch))
-				return 1;
-			i++;
-		} else if (cli_is(a, "--kv-type", NULL)) {
-			if (!cli_kv_type(a, v, &kv_type))
 				return 1;
 			i++;
 		} else {
@@ -141,7 +124,7 @@ int cmd_logits(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (!model_path || !tokens_arg) {
+	if (!mo.model || !tokens_arg) {
 		fprintf(stderr, "error: -m MODEL and --tokens are required (see hearth logits --help)\n");
 		return 1;
 	}
@@ -155,15 +138,15 @@ int cmd_logits(int argc, char **argv)
 	hearth_batch b = {0};
 	int32_t *idx = NULL;
 	hearth_model_params mp = hearth_model_default_params();
-	mp.n_threads = (int)threads;
-	if ((rc = hearth_model_load(model_path, &mp, &model))) {
+	mp.n_threads = (int)mo.n_threads;
+	if ((rc = hearth_model_load(mo.model, &mp, &model))) {
 		cli_fail("", rc);
 		goto out;
 	}
 	hearth_ctx_params cp = hearth_ctx_default_params();
 	cp.n_ctx = n;
-	cp.n_batch = (int32_t)batch;
-	cp.kv_type = kv_type;
+	cp.n_batch = (int32_t)mo.n_batch;
+	cp.kv_type = mo.kv_type;
 	if ((rc = hearth_ctx_create(model, &cp, &ctx)) || (rc = hearth_batch_init(&b, n))) {
 		cli_fail("", rc);
 		goto out;

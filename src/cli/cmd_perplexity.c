@@ -47,39 +47,29 @@ static double nll(const float *lg, int32_t n_vocab, int32_t target)
 
 int cmd_perplexity(int argc, char **argv)
 {
-	const char *model_path = NULL, *file = NULL;
-	long long n_ctx = 512, threads = 0, batch = 512, max_chunks = 0;
-	int kv_type = HEARTH_TYPE_F16;
+	struct cli_model_opts mo =
+		cli_model_opts_default(CLI_MO_MODEL | CLI_MO_CTX | CLI_MO_THREADS | CLI_MO_BATCH | CLI_MO_KV);
+	mo.n_ctx = 512;
+	mo.ctx_min = 8;
+	mo.ctx_max = 1 << 20;
+	const char *file = NULL;
+	long long max_chunks = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (cli_is(a, "-h", "--help")) {
+		int r = cli_model_opt(&mo, a, v);
+		if (r) {
+			if (r < 0)
+				return 2;
+			i++;
+		} else if (cli_is(a, "-h", "--help")) {
 			usage(stdout);
 			return 0;
-		} else if (cli_is(a, "-m", "--model") || cli_is(a, "-f", "--file")) {
-			if (!v) {
-				fprintf(stderr, "error: %s needs a value\n", a);
-				return 2;
-			}
-			*(a[1] == 'm' || a[2] == 'm' ? &model_path : &file) = v;
-			i++;
-		} else if (cli_is(a, "-c", "--ctx")) {
-			if (!cli_int(a, v, 8, 1 << 20, &n_ctx))
+		} else if (cli_is(a, "-f", "--file")) {
+			if (!cli_str(a, v, &file))
 				return 2;
 			i++;
 		} else if (cli_is(a, "--chunks", NULL)) {
 			if (!cli_int(a, v, 1, 1 << 30, &max_chunks))
-				return 2;
-			i++;
-		} else if (cli_is(a, "-t", "--threads")) {
-			if (!cli_int(a, v, 0, 1024, &threads))
-				return 2;
-			i++;
-		} else if (cli_is(a, "-b", "--batch")) {
-			if (!cli_int(a, v, 1, 65536, &batch))
-				return 2;
-			i++;
-		} else if (cli_is(a, "--kv-type", NULL)) {
-			if (!cli_kv_type(a, v, &kv_type))
 				return 2;
 			i++;
 		} else {
@@ -87,7 +77,7 @@ int cmd_perplexity(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!model_path || !file) {
+	if (!mo.model || !file) {
 		fprintf(stderr, "error: -m MODEL and -f TEXT are required\n\n");
 		usage(stderr);
 		return 2;
@@ -111,8 +101,8 @@ int cmd_perplexity(int argc, char **argv)
 		goto out;
 	}
 	hearth_model_params mp = hearth_model_default_params();
-	mp.n_threads = (int)threads;
-	if ((rc = hearth_model_load(model_path, &mp, &model)) ||
+	mp.n_threads = (int)mo.n_threads;
+	if ((rc = hearth_model_load(mo.model, &mp, &model)) ||
 	    (rc = hearth_vocab_load(hearth_model_gguf(model), &vocab))) {
 		cli_fail("", rc);
 		goto out;
@@ -135,7 +125,7 @@ int cmd_perplexity(int argc, char **argv)
 		fprintf(stderr, "error: %s: the text is only %zu tokens; perplexity needs at least 4\n", file, n_tok);
 		goto out;
 	}
-	int32_t chunk = (int32_t)HX_MIN((long long)n_tok, n_ctx);
+	int32_t chunk = (int32_t)HX_MIN((long long)n_tok, mo.n_ctx);
 	int64_t n_chunks = (int64_t)n_tok / chunk;
 	if (max_chunks && n_chunks > max_chunks)
 		n_chunks = max_chunks;
@@ -144,8 +134,8 @@ int cmd_perplexity(int argc, char **argv)
 
 	hearth_ctx_params cp = hearth_ctx_default_params();
 	cp.n_ctx = chunk;
-	cp.n_batch = (int32_t)batch;
-	cp.kv_type = kv_type;
+	cp.n_batch = (int32_t)mo.n_batch;
+	cp.kv_type = mo.kv_type;
 	if ((rc = hearth_ctx_create(model, &cp, &ctx)) || (rc = hearth_batch_init(&b, chunk))) {
 		cli_fail("", rc);
 		goto out;

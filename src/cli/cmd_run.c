@@ -229,69 +229,35 @@ static int tokenize_all(const hearth_vocab *v, const char *text, size_t len, hea
 	return 0;
 }
 
-/* Reads all of standard input. */
-static int read_stdin(char **out, size_t *len)
-{
-	size_t cap = 4096, n = 0;
-	char *b = hx_malloc(cap);
-	if (!b)
-		return HEARTH_ENOMEM;
-	for (;;) {
-		if (n + 1 == cap) {
-			if (cap > (size_t)1 << 30) {
-				free(b);
-				return hx_err(HEARTH_ELIMIT, "standard input is over 1 GiB");
-			}
-			char *nb = hx_realloc(b, cap * 2);
-			if (!nb) {
-				free(b);
-				return HEARTH_ENOMEM;
-			}
-			b = nb;
-			cap *= 2;
-		}
-		size_t r = fread(b + n, 1, cap - 1 - n, stdin);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(stdin)) {
-		free(b);
-		return hx_err(HEARTH_EIO, "could not read standard input");
-	}
-	b[n] = 0;
-	*out = b;
-	*len = n;
-	return 0;
-}
-
 int cmd_run(int argc, char **argv)
 {
-	const char *model_arg = NULL, *prompt_arg = NULL, *file_arg = NULL, *system = NULL;
+	struct cli_model_opts mo =
+		cli_model_opts_default(CLI_MO_MODEL | CLI_MO_CTX | CLI_MO_THREADS | CLI_MO_BATCH | CLI_MO_KV);
+	const char *prompt_arg = NULL, *file_arg = NULL, *system = NULL;
 	bool from_stdin = false, chat = false, hide_think = false, ignore_eos = false;
 	int think = -1; /* -1: the template's default */
-	long long n_predict = -1, n_ctx = 0, n_batch = 512, n_threads = 0, v;
-	int kv_type = HEARTH_TYPE_F16;
+	long long n_predict = -1, v;
 	hearth_sampler_params sp = hearth_sampler_default_params();
 	double d;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-		if (cli_is(a, "-h", "--help")) {
+		int r = cli_model_opt(&mo, a, val);
+		if (r) {
+			if (r < 0)
+				return 2;
+			i++;
+		} else if (cli_is(a, "-h", "--help")) {
 			run_usage(stdout);
 			return 0;
-		} else if (cli_is(a, "-m", "--model")) {
-			if (!val)
-				return fprintf(stderr, "error: %s needs a value\n", a), 2;
-			model_arg = argv[++i];
 		} else if (cli_is(a, "-p", "--prompt")) {
-			if (!val)
-				return fprintf(stderr, "error: %s needs a value\n", a), 2;
-			prompt_arg = argv[++i];
+			if (!cli_str(a, val, &prompt_arg))
+				return 2;
+			i++;
 		} else if (cli_is(a, "-f", "--file")) {
-			if (!val)
-				return fprintf(stderr, "error: %s needs a value\n", a), 2;
-			file_arg = argv[++i];
+			if (!cli_str(a, val, &file_arg))
+				return 2;
+			i++;
 		} else if (strcmp(a, "-") == 0) {
 			from_stdin = true;
 		} else if (cli_is(a, "-n", "--max-tokens") || cli_is(a, "--n-predict", NULL)) {
@@ -333,28 +299,12 @@ int cmd_run(int argc, char **argv)
 				return 2;
 			sp.seed = v < 0 ? HEARTH_SEED_RANDOM : (uint64_t)v;
 			i++;
-		} else if (cli_is(a, "-c", "--ctx")) {
-			if (!cli_int(a, val, 0, 1 << 24, &n_ctx))
-				return 2;
-			i++;
-		} else if (cli_is(a, "-b", "--batch")) {
-			if (!cli_int(a, val, 1, 65536, &n_batch))
-				return 2;
-			i++;
-		} else if (cli_is(a, "-t", "--threads")) {
-			if (!cli_int(a, val, 0, 1024, &n_threads))
-				return 2;
-			i++;
-		} else if (cli_is(a, "--kv-type", NULL)) {
-			if (!cli_kv_type(a, val, &kv_type))
-				return 2;
-			i++;
 		} else if (cli_is(a, "--chat", NULL)) {
 			chat = true;
 		} else if (cli_is(a, "--system", NULL)) {
-			if (!val)
-				return fprintf(stderr, "error: %s needs a value\n", a), 2;
-			system = argv[++i];
+			if (!cli_str(a, val, &system))
+				return 2;
+			i++;
 			chat = true;
 		} else if (cli_is(a, "--think", NULL)) {
 			think = 1;
@@ -370,6 +320,7 @@ int cmd_run(int argc, char **argv)
 			return 2;
 		}
 	}
+	const char *model_arg = mo.model;
 	if (!model_arg) {
 		fprintf(stderr, "error: no model (-m MODEL)\n\n");
 		run_usage(stderr);
@@ -396,7 +347,7 @@ int cmd_run(int argc, char **argv)
 	} else if (file_arg) {
 		rc = hx_read_file(file_arg, &prompt, &prompt_len);
 	} else {
-		rc = read_stdin(&prompt, &prompt_len);
+		rc = cli_read_input("-", (size_t)1 << 30, &prompt, &prompt_len);
 	}
 	if (rc) {
 		cli_fail(file_arg ? file_arg : "prompt", rc);
@@ -407,7 +358,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	hearth_model_params mp = hearth_model_default_params();
-	mp.n_threads = (int)n_threads;
+	mp.n_threads = (int)mo.n_threads;
 	if ((rc = hearth_model_load(mf.path, &mp, &model))) {
 		cli_fail(NULL, rc);
 		goto out;
@@ -441,10 +392,10 @@ int cmd_run(int argc, char **argv)
 
 	hearth_engine_params ep = hearth_engine_default_params();
 	ep.n_slots = 1;
-	ep.n_ctx = (int32_t)n_ctx;
-	ep.n_batch = (int32_t)n_batch;
-	ep.kv_type = kv_type;
-	ep.n_threads = (int)n_threads;
+	ep.n_ctx = (int32_t)mo.n_ctx;
+	ep.n_batch = (int32_t)mo.n_batch;
+	ep.kv_type = mo.kv_type;
+	ep.n_threads = (int)mo.n_threads;
 	if ((rc = hearth_engine_create(model, vocab, &ep, &eng))) {
 		cli_fail("engine", rc);
 		goto out;
@@ -482,12 +433,7 @@ int cmd_run(int argc, char **argv)
 		if (atomic_load(&g_interrupted))
 			hearth_engine_cancel(eng, id); /* also checked by the callback */
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		cli_deadline(&ts, 100);
 		pthread_cond_timedwait(&o.cv, &o.mu, &ts);
 	}
 	pthread_mutex_unlock(&o.mu);

@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct command {
@@ -57,6 +59,16 @@ bool cli_is(const char *arg, const char *a, const char *b)
 	return (a && strcmp(arg, a) == 0) || (b && strcmp(arg, b) == 0);
 }
 
+bool cli_str(const char *opt, const char *val, const char **out)
+{
+	if (!val) {
+		fprintf(stderr, "error: %s needs a value\n", opt);
+		return false;
+	}
+	*out = val;
+	return true;
+}
+
 bool cli_int(const char *opt, const char *val, long long lo, long long hi, long long *out)
 {
 	char *end;
@@ -103,6 +115,105 @@ bool cli_kv_type(const char *opt, const char *val, int *out)
 		return false;
 	}
 	return true;
+}
+
+struct cli_model_opts cli_model_opts_default(unsigned accept)
+{
+	struct cli_model_opts o = {accept, NULL, 0, 0, 1 << 24, 0, 512, HEARTH_TYPE_F16};
+	return o;
+}
+
+int cli_model_opt(struct cli_model_opts *o, const char *arg, const char *val)
+{
+	bool ok;
+	if ((o->accept & CLI_MO_MODEL) && cli_is(arg, "-m", "--model")) {
+		ok = cli_str(arg, val, &o->model);
+	} else if ((o->accept & CLI_MO_CTX) && cli_is(arg, "-c", "--ctx")) {
+		ok = cli_int(arg, val, o->ctx_min, o->ctx_max, &o->n_ctx);
+	} else if ((o->accept & CLI_MO_THREADS) && cli_is(arg, "-t", "--threads")) {
+		ok = cli_int(arg, val, 0, 1024, &o->n_threads);
+	} else if ((o->accept & CLI_MO_BATCH) && cli_is(arg, "-b", "--batch")) {
+		ok = cli_int(arg, val, 1, 65536, &o->n_batch);
+	} else if ((o->accept & CLI_MO_KV) && cli_is(arg, "--kv-type", NULL)) {
+		ok = cli_kv_type(arg, val, &o->kv_type);
+	} else {
+		return 0;
+	}
+	return ok ? 1 : -1;
+}
+
+int cli_read_input(const char *path, size_t max, char **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	if (strcmp(path, "-") != 0) {
+		struct stat st;
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
+			return hx_err(HEARTH_ELIMIT, "%s: over %zu MiB", path, max >> 20);
+		return hx_read_file(path, out, len);
+	}
+	size_t cap = 4096, n = 0;
+	char *b = hx_malloc(cap);
+	if (!b)
+		return HEARTH_ENOMEM;
+	for (;;) {
+		if (n + 1 == cap) {
+			if (cap > max) {
+				free(b);
+				return hx_err(HEARTH_ELIMIT, "standard input is over %zu MiB", max >> 20);
+			}
+			char *nb = hx_realloc(b, cap * 2);
+			if (!nb) {
+				free(b);
+				return HEARTH_ENOMEM;
+			}
+			b = nb;
+			cap *= 2;
+		}
+		size_t r = fread(b + n, 1, cap - 1 - n, stdin);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	if (ferror(stdin)) {
+		free(b);
+		return hx_err(HEARTH_EIO, "could not read standard input");
+	}
+	b[n] = 0;
+	*out = b;
+	*len = n;
+	return 0;
+}
+
+void cli_buf_add(struct cli_buf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	if (n)
+		memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+void cli_deadline(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
 }
 
 bool cli_color(FILE *f)
