@@ -82,8 +82,9 @@ const struct srv_web_asset *srv_web_resolve(const struct srv_web_asset *tab, siz
 	return find(tab, n, "/index.html");
 }
 
-/* One entity tag from an If-None-Match list at *p (after spaces); advances *p
- * past it.  Returns its quoted form's start and length, weak prefix removed. */
+/* The next entity tag of an If-None-Match list at *p, weak prefix removed:
+ * a quoted tag or "*".  Returns false at the end of the list or when the
+ * header is malformed (which then matches nothing). */
 static bool next_tag(const char **p, const char **tag, size_t *len)
 {
 	const char *s = *p;
@@ -94,16 +95,20 @@ static bool next_tag(const char **p, const char **tag, size_t *len)
 	if (s[0] == 'W' && s[1] == '/')
 		s += 2;
 	const char *start = s;
-	if (*s == '"') {
+	if (*s == '*') {
+		s++;
+	} else if (*s == '"') {
 		s++;
 		while (*s && *s != '"')
 			s++;
-		if (*s == '"')
-			s++;
+		if (*s != '"')
+			return false;
+		s++;
 	} else {
-		while (*s && *s != ',' && *s != ' ' && *s != '\t')
-			s++;
+		return false;
 	}
+	if (*s && *s != ' ' && *s != '\t' && *s != ',')
+		return false;
 	*tag = start;
 	*len = (size_t)(s - start);
 	*p = s;
@@ -117,14 +122,9 @@ bool srv_web_etag_match(const char *if_none_match, const char *etag)
 	size_t elen = strlen(etag);
 	const char *p = if_none_match, *tag;
 	size_t len;
-	while (next_tag(&p, &tag, &len)) {
-		if (len == 1 && tag[0] == '*')
+	while (next_tag(&p, &tag, &len))
+		if ((len == 1 && tag[0] == '*') || (len == elen && memcmp(tag, etag, len) == 0))
 			return true;
-		if (len == elen && memcmp(tag, etag, len) == 0)
-			return true;
-		if (len == 0) /* malformed: stop rather than loop */
-			return false;
-	}
 	return false;
 }
 
