@@ -141,11 +141,26 @@ static int check_store(hx_store *s)
 	return 0;
 }
 
+/* Checks a string going in: at most `max` bytes of valid UTF-8 (SQLite's TEXT
+ * and every JSON answer need it). */
 static int check_len(const char *v, size_t max, const char *what)
 {
 	size_t n = v ? strlen(v) : 0;
 	if (n > max)
 		return hx_err(HEARTH_EINVAL, "%s: %zu bytes, more than the %zu allowed", what, n, max);
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)v, *end = p + n;
+	while (p < end) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		utf8proc_int32_t c;
+		utf8proc_ssize_t k = utf8proc_iterate(p, end - p, &c);
+		if (k < 0)
+			return hx_err(HEARTH_EINVAL, "%s: not valid UTF-8 (at byte %zu)", what,
+			              (size_t)(p - (const utf8proc_uint8_t *)v));
+		p += k;
+	}
 	return 0;
 }
 
