@@ -323,6 +323,70 @@ AI __m512 zld_bf16(const uint8_t *p, int64_t i)
 #define ZESZ_f16 2
 #define ZESZ_bf16 2
 
+/*
+ * Float batches (ZF_BC or more columns): the tile above converts every weight and
+ * activation vector each time it uses it, so about a third of its operations are
+ * conversions.  Here the activations of ZF_BC columns are converted to f32 once
+ * per K chunk into a stack buffer, and pairs of weight rows stream over them: per
+ * 16 elements, 2 weight conversions feed 2 x ZF_BC FMAs whose activation operand
+ * comes straight from memory.  Each (row, column) accumulates the same vector
+ * FMAs in the same order as zftile (the accumulators are stored between chunks,
+ * exactly), and the sum and the scalar tail are zftile's, so the result does not
+ * depend on the path.
+ */
+#define ZF_BC 12  /* columns per pass */
+#define ZF_KC 512 /* K chunk, elements */
+#define ZF_R 32   /* rows per pass (bounds the accumulator array) */
+
+#define ZF_BATCH(T)                                                                                        \
+	AI void zfrows_##T(const int R, const int C, int64_t k0, int64_t kn, __m512 *accp, const uint8_t *w,  \
+	                   size_t ldw, const float *af)                                                    \
+	{                                                                                                  \
+		__m512 acc[2][ZF_BC];                                                                      \
+		UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++) acc[r][c] = accp[r * ZF_BC + c]; \
+		for (int64_t i = 0; i < kn; i += 16) {                                                     \
+			__m512 wv[2];                                                                      \
+			UNROLL for (int r = 0; r < R; r++) wv[r] = zld_##T(w + (size_t)r * ldw, k0 + i);    \
+			UNROLL for (int c = 0; c < C; c++)                                                 \
+			{                                                                                  \
+				const __m512 av = _mm512_load_ps(af + (size_t)c * ZF_KC + i);              \
+				UNROLL for (int r = 0; r < R; r++) acc[r][c] = _mm512_fmadd_ps(wv[r], av, acc[r][c]); \
+			}                                                                                  \
+		}                                                                                          \
+		UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++) accp[r * ZF_BC + c] = acc[r][c]; \
+	}                                                                                                  \
+	AI void zfbatch_##T(const int C, int64_t n, int nr, float *s, size_t lds, const uint8_t *w,         \
+	                    size_t ldw, const uint8_t *a, size_t lda)                                      \
+	{                                                                                                  \
+		float af[ZF_BC * ZF_KC] __attribute__((aligned(64)));                                      \
+		__m512 accs[ZF_R * ZF_BC];                                                                 \
+		const int64_t n16 = n & ~(int64_t)15;                                                      \
+		for (int r0 = 0; r0 < nr; r0 += ZF_R) {                                                    \
+			const int rr = nr - r0 < ZF_R ? nr - r0 : ZF_R;                                    \
+			const uint8_t *wr = w + (size_t)r0 * ldw;                                          \
+			for (int k = 0; k < rr * ZF_BC; k++)                                               \
+				accs[k] = _mm512_setzero_ps();                                             \
+			for (int64_t k0 = 0; k0 < n16; k0 += ZF_KC) {                                      \
+				const int64_t kn = n16 - k0 < ZF_KC ? n16 - k0 : ZF_KC;                    \
+				for (int c = 0; c < C; c++)                                                \
+					for (int64_t i = 0; i < kn; i += 16)                               \
+						_mm512_store_ps(af + (size_t)c * ZF_KC + i, zld_##T(a + (size_t)c * lda, k0 + i)); \
+				int r = 0;                                                                 \
+				for (; r + 2 <= rr; r += 2)                                                \
+					zfrows_##T(2, C, k0, kn, accs + r * ZF_BC, wr + (size_t)r * ldw, ldw, af); \
+				for (; r < rr; r++)                                                        \
+					zfrows_##T(1, C, k0, kn, accs + r * ZF_BC, wr + (size_t)r * ldw, ldw, af); \
+			}                                                                                  \
+			for (int r = 0; r < rr; r++)                                                       \
+				for (int c = 0; c < C; c++) {                                              \
+					float t = hsum512(accs[r * ZF_BC + c]);                            \
+					for (int64_t k = n16; k < n; k++)                                  \
+						t += sc_##T(wr + (size_t)r * ldw, k) * sc_##T(a + (size_t)c * lda, k); \
+					s[(size_t)c * lds + (size_t)(r0 + r)] = t;                         \
+				}                                                                          \
+		}                                                                                          \
+	}
+
 #define DEFINE_ZTILE_FLOAT(T)                                                                              \
 	AI void zftile_##T(TILE_ARGS)                                                                      \
 	{                                                                                                  \
@@ -348,11 +412,25 @@ AI __m512 zld_bf16(const uint8_t *p, int64_t i)
 			s[(size_t)c * lds + (size_t)r] = t;                                                \
 		}                                                                                          \
 	}                                                                                                  \
+	ZF_BATCH(T)                                                                                        \
 	static void zfmm_##T(int64_t n, int nr, int nc, float *s, size_t lds, const void *w, size_t ldw,    \
 	                     const void *a, size_t lda)                                                    \
 	{                                                                                                  \
 		const uint8_t *W = w, *A = a;                                                              \
 		int c = 0;                                                                                 \
+		/* column blocks of 12, then 8, then 4 (64 = 4 x 12 + 2 x 8) */                            \
+		for (; nr >= 2 && nc - c >= 4;) {                                                          \
+			const int rem = nc - c, cb = rem >= 20 ? ZF_BC : rem >= 16 ? 8 : rem >= 12 ? ZF_BC : rem >= 8 ? 8 : 4; \
+			float *sc_ = s + (size_t)c * lds;                                                  \
+			const uint8_t *ac_ = A + (size_t)c * lda;                                          \
+			if (cb == ZF_BC)                                                                   \
+				zfbatch_##T(ZF_BC, n, nr, sc_, lds, W, ldw, ac_, lda);                     \
+			else if (cb == 8)                                                                  \
+				zfbatch_##T(8, n, nr, sc_, lds, W, ldw, ac_, lda);                         \
+			else                                                                               \
+				zfbatch_##T(4, n, nr, sc_, lds, W, ldw, ac_, lda);                         \
+			c += cb;                                                                           \
+		}                                                                                          \
 		for (; c + 4 <= nc; c += 4) {                                                              \
 			int r = 0;                                                                         \
 			for (; r + 4 <= nr; r += 4)                                                        \
