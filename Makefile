@@ -91,7 +91,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libhearth.a
 
 # Packages: `make deps` installs what is missing when run as root, and otherwise
 # prints the exact command to run.
-DEB_PKGS := build-essential pkg-config libcmocka-dev libjansson-dev libutf8proc-dev libedit-dev tmux libmicrohttpd-dev libmd4c-dev libsqlite3-dev curl jq
+DEB_PKGS := build-essential pkg-config libcmocka-dev libjansson-dev libutf8proc-dev libedit-dev tmux libmicrohttpd-dev libmd4c-dev libsqlite3-dev curl jq sqlite3
 deps:
 	@sh tools/deps.sh $(DEB_PKGS)
 deps-dev: deps

@@ -11,9 +11,11 @@ static void serve_usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: hearth serve [-m MODEL [--alias NAME]]... [options]\n\n"
-	        "Serves the models over an OpenAI-compatible HTTP API:\n"
-	        "  GET /health, GET /v1/models, POST /v1/chat/completions, POST /v1/completions,\n"
-	        "  GET /api/status, GET /metrics (Prometheus).\n\n"
+	        "Serves the models, a web UI and an HTTP API:\n"
+	        "  GET /              the web UI (chats with persistent history)\n"
+	        "  /api/chats...      the native chat API (docs/native-api.md)\n"
+	        "  GET /health, GET /v1/models, POST /v1/chat/completions, POST /v1/completions (OpenAI),\n"
+	        "  POST /api/chat, GET /api/tags (Ollama), GET /api/status, GET /metrics (Prometheus).\n\n"
 	        "options:\n"
 	        "  -m, --model MODEL     a GGUF file or model name; repeat for several models\n"
 	        "  --alias NAME          the name clients use for the preceding -m (default: file stem)\n"
@@ -33,7 +35,9 @@ static void serve_usage(FILE *f)
 	        "  --quiet               no per-request log lines\n"
 	        "  --cors-origin ORIGIN  let pages from ORIGIN call the API (default: no cross-origin access)\n"
 	        "  --insecure-public     allow a non-loopback --host without authentication\n"
-	        "  --data-dir DIR        accepted for compatibility; history is not stored yet\n"
+	        "  --data-dir DIR        where the chat history lives (default $XDG_DATA_HOME/hearth)\n"
+	        "  --db FILE             the chat history database (default DIR/hearth.db)\n"
+	        "  --no-history          keep no history: the native chat API answers 503\n"
 	        "  -h, --help            this help\n");
 }
 
@@ -67,9 +71,17 @@ int cmd_serve(int argc, char **argv)
 			cfg.models_dir = val;
 			i++;
 		} else if (cli_is(a, "--data-dir", NULL)) {
-			if (!val)
+			if (!val || !val[0])
 				return fprintf(stderr, "error: %s needs a value\n", a), 2;
+			cfg.data_dir = val;
 			i++;
+		} else if (cli_is(a, "--db", NULL)) {
+			if (!val || !val[0])
+				return fprintf(stderr, "error: %s needs a value\n", a), 2;
+			cfg.db_path = val;
+			i++;
+		} else if (cli_is(a, "--no-history", NULL)) {
+			cfg.no_history = true;
 		} else if (cli_is(a, "--host", NULL)) {
 			if (!val)
 				return fprintf(stderr, "error: %s needs a value\n", a), 2;

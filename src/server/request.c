@@ -334,3 +334,53 @@ json_t *srv_from_ollama(json_t *root, char *err, size_t errlen)
 	}
 	return o;
 }
+
+/* Native chat params: every field is optional; unknown fields are an error
+ * (a typo must not be silently ignored). */
+int srv_chat_params_parse(json_t *obj, struct srv_chat_params *p, char *err, size_t errlen)
+{
+	if (!obj || json_is_null(obj))
+		return 0;
+	if (!json_is_object(obj))
+		return bad(err, errlen, "'params' must be an object");
+	static const char *const known[] = {"temperature", "top_p", "top_k", "min_p", "max_tokens", "thinking", "seed",
+	                                    "presence_penalty", "frequency_penalty", "repeat_penalty", "ignore_eos"};
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v) {
+		bool ok = false;
+		for (size_t i = 0; i < HX_ARRAY_LEN(known) && !ok; i++)
+			ok = strcmp(key, known[i]) == 0;
+		if (!ok)
+			return bad(err, errlen, "params: unknown field '%.64s'", key);
+	}
+	int rc;
+	if ((rc = get_num(obj, "temperature", 0, 100, false, &p->sp.temperature, err, errlen)) ||
+	    (rc = get_num(obj, "top_p", 0, 1, true, &p->sp.top_p, err, errlen)) ||
+	    (rc = get_num(obj, "min_p", 0, 1, false, &p->sp.min_p, err, errlen)) ||
+	    (rc = get_num(obj, "presence_penalty", -2, 2, false, &p->sp.presence_penalty, err, errlen)) ||
+	    (rc = get_num(obj, "frequency_penalty", -2, 2, false, &p->sp.frequency_penalty, err, errlen)) ||
+	    (rc = get_num(obj, "repeat_penalty", 0, 100, true, &p->sp.repeat_penalty, err, errlen)))
+		return rc;
+	long long x = 0;
+	bool present;
+	if ((rc = get_int(obj, "top_k", 0, MAX_TOKENS_FIELD, &x, &present, err, errlen)))
+		return rc;
+	if (present)
+		p->sp.top_k = (int32_t)x;
+	if ((rc = get_int(obj, "max_tokens", 1, MAX_TOKENS_FIELD, &x, &present, err, errlen)))
+		return rc;
+	if (present)
+		p->max_tokens = (int32_t)x;
+	if ((rc = get_int(obj, "seed", -1, INT64_MAX, &x, &present, err, errlen)))
+		return rc;
+	if (present)
+		p->sp.seed = x < 0 ? HEARTH_SEED_RANDOM : (uint64_t)x;
+	v = json_object_get(obj, "thinking");
+	if (v && !json_is_null(v)) {
+		if ((rc = get_bool(obj, "thinking", &p->thinking, err, errlen)))
+			return rc;
+		p->has_thinking = true;
+	}
+	return get_bool(obj, "ignore_eos", &p->ignore_eos, err, errlen);
+}

@@ -29,6 +29,7 @@
  * socket while they wait, for the same effect.
  */
 #include "server/srvint.h"
+#include "server/web.h"
 #include "util/util.h"
 
 #include <arpa/inet.h>
@@ -48,74 +49,8 @@
 
 #define STREAM_BUF_MAX (8u << 20) /* unsent SSE bytes before a stuck client is cancelled */
 
-enum model_state { MS_LOADING, MS_READY, MS_FAILED };
-
-/* Fixed-bucket histogram for /metrics. */
-#define HIST_N 10
-struct hist {
-	const double *bounds; /* HIST_N - 1 upper bounds in seconds; the last bucket is +Inf */
-	uint64_t counts[HIST_N];
-	double sum;
-	uint64_t n;
-};
 static const double k_ttft_b[HIST_N - 1] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 static const double k_tok_b[HIST_N - 1] = {0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2};
-
-struct srv_model {
-	char *name, *arg, *path;
-	enum model_state state;
-	char error[512];
-	time_t created;
-	hearth_model *model;
-	hearth_vocab *vocab;
-	hearth_engine *eng;
-	hearth_chat_template *tmpl;
-	char *bos, *eos;
-	double recent_tps; /* exponential average of generation tok/s */
-	uint64_t n_requests;
-};
-
-struct srv {
-	struct srv_config cfg;
-	struct srv_model models[SRV_MAX_MODELS];
-	int n_models;
-	pthread_mutex_t mu; /* model states, metrics */
-	time_t started;
-	double t_start;
-	struct MHD_Daemon *d;
-	unsigned short port;
-	/* metrics */
-	uint64_t req_by_status[6]; /* 1xx..5xx, index status/100 */
-	uint64_t req_total;
-	uint64_t tok_prompt, tok_gen, tok_cached;
-	struct hist ttft, tok_lat;
-};
-
-/* Growable byte buffer. */
-struct buf {
-	char *p;
-	size_t n, cap;
-};
-
-static int buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (!np)
-			return HEARTH_ENOMEM;
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = 0;
-	return 0;
-}
-
-static int buf_str(struct buf *b, const char *s) { return buf_add(b, s, strlen(s)); }
 
 /* One generation, shared by the connection thread and the engine thread. */
 struct gen {
@@ -138,21 +73,6 @@ struct gen {
 	int error;
 	char msg[256];
 	hearth_gen_stats st;
-};
-
-/* Per HTTP request state (MHD's con_cls). */
-struct conn {
-	struct srv *srv;
-	struct buf body;
-	bool too_large;
-	bool cors;        /* the request's Origin is the configured --cors-origin */
-	int status;
-	double t0;
-	char method[8];
-	char path[128];
-	const char *model_name;
-	int32_t n_prompt, n_gen, n_cached;
-	struct gen *gen;
 };
 
 static void gen_release(struct gen *g)
@@ -183,7 +103,7 @@ static void hist_add(struct hist *h, double v)
 /* ---- responses ------------------------------------------------------------------- */
 
 /* CORS: only the configured origin is ever named; never a wildcard. */
-static void add_cors(const struct conn *cn, struct MHD_Response *r)
+void srv_add_cors(const struct conn *cn, struct MHD_Response *r)
 {
 	if (!cn->cors)
 		return;
@@ -191,7 +111,7 @@ static void add_cors(const struct conn *cn, struct MHD_Response *r)
 	MHD_add_response_header(r, "Vary", "Origin");
 }
 
-static enum MHD_Result send_text(struct conn *cn, struct MHD_Connection *c, int status, const char *ctype,
+enum MHD_Result srv_send_text(struct conn *cn, struct MHD_Connection *c, int status, const char *ctype,
                                  const char *text, size_t len, const char *retry_after)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
@@ -201,21 +121,21 @@ static enum MHD_Result send_text(struct conn *cn, struct MHD_Connection *c, int 
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (retry_after)
 		MHD_add_response_header(r, "Retry-After", retry_after);
-	add_cors(cn, r);
+	srv_add_cors(cn, r);
 	enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
 	MHD_destroy_response(r);
 	cn->status = status;
 	return ret;
 }
 
-static enum MHD_Result send_json(struct conn *cn, struct MHD_Connection *c, int status, json_t *j,
+enum MHD_Result srv_send_json(struct conn *cn, struct MHD_Connection *c, int status, json_t *j,
                                  const char *retry_after)
 {
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (!s)
-		return send_text(cn, c, 500, "text/plain", "out of memory\n", 14, NULL);
-	enum MHD_Result ret = send_text(cn, c, status, "application/json", s, strlen(s), retry_after);
+		return srv_send_text(cn, c, 500, "text/plain", "out of memory\n", 14, NULL);
+	enum MHD_Result ret = srv_send_text(cn, c, status, "application/json", s, strlen(s), retry_after);
 	free(s);
 	return ret;
 }
@@ -238,13 +158,13 @@ static const char *err_type(int status)
 	}
 }
 
-static enum MHD_Result send_error(struct conn *cn, struct MHD_Connection *c, int status, const char *code,
+enum MHD_Result srv_send_error(struct conn *cn, struct MHD_Connection *c, int status, const char *code,
                                   const char *msg)
 {
 	json_t *j = json_pack("{s:{s:s, s:s, s:s?}}", "error", "message", msg, "type", err_type(status), "code", code);
 	if (!j) /* the message was not UTF-8 */
 		j = json_pack("{s:{s:s, s:s}}", "error", "message", "invalid request", "type", err_type(status));
-	return send_json(cn, c, status, j, status == 503 && code && strcmp(code, "busy") == 0 ? "1" : NULL);
+	return srv_send_json(cn, c, status, j, status == 503 && code && strcmp(code, "busy") == 0 ? "1" : NULL);
 }
 
 /* ---- models ---------------------------------------------------------------------- */
@@ -339,7 +259,7 @@ static void *loader_main(void *arg)
 }
 
 /* Finds the model a request names (NULL name: the only model). */
-static struct srv_model *find_model(struct srv *s, const char *name)
+struct srv_model *srv_find_model(struct srv *s, const char *name)
 {
 	if (!name || !name[0])
 		return s->n_models == 1 ? &s->models[0] : NULL;
@@ -442,6 +362,24 @@ static json_t *ollama_obj(struct gen *g, const char *content, size_t clen, const
 	return o;
 }
 
+void srv_note_done(struct srv *s, struct srv_model *m, const hearth_gen_stats *st)
+{
+	pthread_mutex_lock(&s->mu);
+	s->tok_prompt += (uint64_t)st->n_prompt;
+	s->tok_cached += (uint64_t)st->n_cached;
+	s->tok_gen += (uint64_t)st->n_gen;
+	if (st->n_gen > 0)
+		hist_add(&s->ttft, st->ttft_ms / 1e3);
+	if (st->n_gen > 1 && st->gen_ms > 0) {
+		double per = st->gen_ms / 1e3 / (st->n_gen - 1);
+		hist_add(&s->tok_lat, per);
+		double tps = 1.0 / per;
+		m->recent_tps = m->recent_tps > 0 ? 0.7 * m->recent_tps + 0.3 * tps : tps;
+	}
+	m->n_requests++;
+	pthread_mutex_unlock(&s->mu);
+}
+
 /* Engine callback (engine thread): quick formatting into the request's buffer. */
 static bool gen_cb(const hearth_gen_event *ev, void *user)
 {
@@ -517,22 +455,7 @@ static bool gen_cb(const hearth_gen_event *ev, void *user)
 	pthread_mutex_unlock(&g->mu);
 
 	if (ev->kind == HEARTH_GEN_DONE) {
-		struct srv *s = g->srv;
-		const hearth_gen_stats *st = ev->stats;
-		pthread_mutex_lock(&s->mu);
-		s->tok_prompt += (uint64_t)st->n_prompt;
-		s->tok_cached += (uint64_t)st->n_cached;
-		s->tok_gen += (uint64_t)st->n_gen;
-		if (st->n_gen > 0)
-			hist_add(&s->ttft, st->ttft_ms / 1e3);
-		if (st->n_gen > 1 && st->gen_ms > 0) {
-			double per = st->gen_ms / 1e3 / (st->n_gen - 1);
-			hist_add(&s->tok_lat, per);
-			double tps = 1.0 / per;
-			g->m->recent_tps = g->m->recent_tps > 0 ? 0.7 * g->m->recent_tps + 0.3 * tps : tps;
-		}
-		g->m->n_requests++;
-		pthread_mutex_unlock(&s->mu);
+		srv_note_done(g->srv, g->m, ev->stats);
 		gen_release(g); /* the engine's reference */
 	}
 	return cancel;
@@ -667,6 +590,36 @@ static int tokenize_prompt(struct srv_model *m, const char *text, size_t len, he
 	return 0;
 }
 
+int srv_chat_prompt(struct srv_model *m, json_t *messages, json_t *kwargs, hearth_token **toks, size_t *n,
+                    bool *opens, char *err, size_t errlen)
+{
+	char *mj = json_dumps(messages, JSON_COMPACT);
+	char *kj = kwargs ? json_dumps(kwargs, JSON_COMPACT) : NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int rc = mj ? hearth_chat_template_render(m->tmpl, mj, kj, true, m->bos, m->eos, &text, &len) : HEARTH_ENOMEM;
+	free(mj);
+	free(kj);
+	if (rc) {
+		snprintf(err, errlen, "the chat template failed: %s", hearth_errmsg());
+		return rc == HEARTH_ENOMEM ? 500 : 400;
+	}
+	*opens = hearth_think_prompt_opens(text, len, NULL, NULL);
+	const char *tp = text;
+	size_t bl = strlen(m->bos);
+	if (hearth_vocab_add_bos(m->vocab) && bl && len >= bl && memcmp(tp, m->bos, bl) == 0) {
+		tp += bl;
+		len -= bl;
+	}
+	rc = tokenize_prompt(m, tp, len, toks, n);
+	free(text);
+	if (rc) {
+		snprintf(err, errlen, "tokenizer: %s", hearth_errmsg());
+		return 500;
+	}
+	return 0;
+}
+
 static void make_id(char *out, size_t len, const char *prefix)
 {
 	static atomic_uint_fast64_t ctr;
@@ -684,13 +637,13 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 	json_t *root = json_loadb(cn->body.p ? cn->body.p : "", cn->body.n, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
 		snprintf(err, sizeof err, "the body is not valid JSON: %s (at byte %d)", je.text, je.position);
-		return send_error(cn, c, 400, "invalid_json", err);
+		return srv_send_error(cn, c, 400, "invalid_json", err);
 	}
 	if (ollama) {
 		json_t *conv = srv_from_ollama(root, err, sizeof err);
 		json_decref(root);
 		if (!conv)
-			return send_error(cn, c, 400, "invalid_request", err);
+			return srv_send_error(cn, c, 400, "invalid_request", err);
 		root = conv;
 	}
 	struct srv_params p;
@@ -698,9 +651,9 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 	json_decref(root);
 	if (st) {
 		srv_params_clear(&p);
-		return send_error(cn, c, st, "invalid_request", err);
+		return srv_send_error(cn, c, st, "invalid_request", err);
 	}
-	struct srv_model *m = find_model(s, p.model);
+	struct srv_model *m = srv_find_model(s, p.model);
 	if (!m) {
 		if (p.model)
 			snprintf(err, sizeof err, "model '%.200s' does not exist (GET /v1/models lists them)", p.model);
@@ -708,7 +661,7 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 			snprintf(err, sizeof err, s->n_models ? "several models are served: name one in 'model'"
 			                                      : "no model is loaded (start hearth serve with -m MODEL)");
 		srv_params_clear(&p);
-		return send_error(cn, c, s->n_models ? 400 : 503, s->n_models ? "model_not_found" : "no_model", err);
+		return srv_send_error(cn, c, s->n_models ? 400 : 503, s->n_models ? "model_not_found" : "no_model", err);
 	}
 	cn->model_name = m->name;
 	pthread_mutex_lock(&s->mu);
@@ -718,7 +671,7 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 		snprintf(err, sizeof err, ms == MS_LOADING ? "model '%.100s' is still loading" : "model '%.100s' failed to load: %.300s",
 		         m->name, m->error);
 		srv_params_clear(&p);
-		return send_error(cn, c, 503, ms == MS_LOADING ? "model_loading" : "model_failed", err);
+		return srv_send_error(cn, c, 503, ms == MS_LOADING ? "model_loading" : "model_failed", err);
 	}
 
 	/* the prompt */
@@ -727,27 +680,11 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 	bool opens = false;
 	int rc = 0;
 	if (chat) {
-		char *mj = json_dumps(p.messages, JSON_COMPACT);
-		char *kj = p.kwargs ? json_dumps(p.kwargs, JSON_COMPACT) : NULL;
-		char *text = NULL;
-		size_t len = 0;
-		rc = mj ? hearth_chat_template_render(m->tmpl, mj, kj, true, m->bos, m->eos, &text, &len) : HEARTH_ENOMEM;
-		free(mj);
-		free(kj);
-		if (rc) {
-			snprintf(err, sizeof err, "the chat template failed: %s", hearth_errmsg());
+		int hs = srv_chat_prompt(m, p.messages, p.kwargs, &toks, &n_tok, &opens, err, sizeof err);
+		if (hs) {
 			srv_params_clear(&p);
-			return send_error(cn, c, rc == HEARTH_ENOMEM ? 500 : 400, "template_error", err);
+			return srv_send_error(cn, c, hs, hs == 400 ? "template_error" : "internal", err);
 		}
-		opens = hearth_think_prompt_opens(text, len, NULL, NULL);
-		const char *tp = text;
-		size_t bl = strlen(m->bos);
-		if (hearth_vocab_add_bos(m->vocab) && bl && len >= bl && memcmp(tp, m->bos, bl) == 0) {
-			tp += bl;
-			len -= bl;
-		}
-		rc = tokenize_prompt(m, tp, len, &toks, &n_tok);
-		free(text);
 	} else if (p.prompt) {
 		rc = tokenize_prompt(m, p.prompt, p.prompt_len, &toks, &n_tok);
 	} else {
@@ -757,7 +694,7 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 	}
 	if (rc) {
 		srv_params_clear(&p);
-		return send_error(cn, c, 500, "tokenizer_error", hearth_errmsg());
+		return srv_send_error(cn, c, 500, "tokenizer_error", hearth_errmsg());
 	}
 	cn->n_prompt = (int32_t)n_tok;
 
@@ -765,7 +702,7 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 	if (!g) {
 		free(toks);
 		srv_params_clear(&p);
-		return send_error(cn, c, 500, "internal", "out of memory");
+		return srv_send_error(cn, c, 500, "internal", "out of memory");
 	}
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv, NULL);
@@ -799,12 +736,12 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 		g->refs = 1;
 		gen_release(g);
 		if (rc == HEARTH_ELIMIT)
-			return send_error(cn, c, 503, "busy", hearth_errmsg());
+			return srv_send_error(cn, c, 503, "busy", hearth_errmsg());
 		if (rc == HEARTH_ECTXFULL)
-			return send_error(cn, c, 400, "context_length_exceeded", hearth_errmsg());
+			return srv_send_error(cn, c, 400, "context_length_exceeded", hearth_errmsg());
 		if (rc == HEARTH_EINVAL)
-			return send_error(cn, c, 400, "invalid_request", hearth_errmsg());
-		return send_error(cn, c, 500, "internal", hearth_errmsg());
+			return srv_send_error(cn, c, 400, "invalid_request", hearth_errmsg());
+		return srv_send_error(cn, c, 500, "internal", hearth_errmsg());
 	}
 	cn->gen = g;
 	pthread_mutex_lock(&g->mu);
@@ -822,7 +759,7 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 		MHD_add_response_header(r, "Content-Type", ollama ? "application/x-ndjson" : "text/event-stream");
 		MHD_add_response_header(r, "Cache-Control", "no-cache");
 		MHD_add_response_header(r, "X-Accel-Buffering", "no");
-		add_cors(cn, r);
+		srv_add_cors(cn, r);
 		enum MHD_Result ret = MHD_queue_response(c, 200, r);
 		MHD_destroy_response(r);
 		cn->status = 200;
@@ -832,15 +769,15 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 	wait_done(g, c);
 	gen_release(g); /* the connection's reference: cn->gen's stays */
 	if (g->finish == HEARTH_FINISH_ERROR)
-		return send_error(cn, c, 500, "generation_failed", g->msg[0] ? g->msg : "generation failed");
+		return srv_send_error(cn, c, 500, "generation_failed", g->msg[0] ? g->msg : "generation failed");
 	if (g->finish == HEARTH_FINISH_CANCELED && g->timed_out)
-		return send_error(cn, c, 504, "timeout", "the request took longer than the server's --request-timeout");
+		return srv_send_error(cn, c, 504, "timeout", "the request took longer than the server's --request-timeout");
 	if (g->finish == HEARTH_FINISH_CANCELED)
-		return send_error(cn, c, 499, "cancelled", "the request was cancelled");
+		return srv_send_error(cn, c, 499, "cancelled", "the request was cancelled");
 	if (g->overflow)
-		return send_error(cn, c, 500, "internal", "out of memory");
+		return srv_send_error(cn, c, 500, "internal", "out of memory");
 	if (ollama)
-		return send_json(cn, c, 200,
+		return srv_send_json(cn, c, 200,
 		                 ollama_obj(g, g->content.p ? g->content.p : "", g->content.n, g->reasoning.p, g->reasoning.n,
 		                            true),
 		                 NULL);
@@ -859,12 +796,12 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 	                         chat ? "chat.completion" : "text_completion", "created", (json_int_t)g->created,
 	                         "model", m->name, "choices", choice, "usage", usage(&g->st), "timings",
 	                         timings(&g->st));
-	return send_json(cn, c, 200, resp, NULL);
+	return srv_send_json(cn, c, 200, resp, NULL);
 }
 
 /* ---- info routes ---------------------------------------------------------------------- */
 
-static const char *state_name(enum model_state s)
+const char *srv_model_state_name(enum model_state s)
 {
 	return s == MS_READY ? "ready" : s == MS_LOADING ? "loading" : "error";
 }
@@ -877,7 +814,7 @@ static enum MHD_Result handle_health(struct conn *cn, struct MHD_Connection *c)
 	pthread_mutex_lock(&s->mu);
 	for (int i = 0; i < s->n_models; i++) {
 		struct srv_model *m = &s->models[i];
-		json_t *o = json_pack("{s:s, s:s}", "name", m->name, "status", state_name(m->state));
+		json_t *o = json_pack("{s:s, s:s}", "name", m->name, "status", srv_model_state_name(m->state));
 		if (m->state == MS_FAILED)
 			json_object_set_new(o, "error", json_string(m->error));
 		json_array_append_new(models, o);
@@ -905,7 +842,7 @@ static enum MHD_Result handle_health(struct conn *cn, struct MHD_Connection *c)
 		status = "error";
 		msg = "no model could be loaded";
 	}
-	return send_json(cn, c, code, json_pack("{s:s, s:s, s:o}", "status", status, "message", msg, "models", models),
+	return srv_send_json(cn, c, code, json_pack("{s:s, s:s, s:o}", "status", status, "message", msg, "models", models),
 	                 NULL);
 }
 
@@ -923,7 +860,7 @@ static enum MHD_Result handle_models(struct conn *cn, struct MHD_Connection *c)
 		                                      "n_ctx", hearth_engine_n_ctx(m->eng)));
 	}
 	pthread_mutex_unlock(&s->mu);
-	return send_json(cn, c, 200, json_pack("{s:s, s:o}", "object", "list", "data", data), NULL);
+	return srv_send_json(cn, c, 200, json_pack("{s:s, s:o}", "object", "list", "data", data), NULL);
 }
 
 /* Ollama's model list. */
@@ -941,7 +878,7 @@ static enum MHD_Result handle_tags(struct conn *cn, struct MHD_Connection *c)
 		                                        "family", hearth_model_arch(m->model)));
 	}
 	pthread_mutex_unlock(&s->mu);
-	return send_json(cn, c, 200, json_pack("{s:o}", "models", models), NULL);
+	return srv_send_json(cn, c, 200, json_pack("{s:o}", "models", models), NULL);
 }
 
 static long rss_bytes(void)
@@ -963,7 +900,7 @@ static enum MHD_Result handle_status(struct conn *cn, struct MHD_Connection *c)
 	pthread_mutex_lock(&s->mu);
 	for (int i = 0; i < s->n_models; i++) {
 		struct srv_model *m = &s->models[i];
-		json_t *o = json_pack("{s:s, s:s, s:s}", "name", m->name, "state", state_name(m->state), "source", m->arg);
+		json_t *o = json_pack("{s:s, s:s, s:s}", "name", m->name, "state", srv_model_state_name(m->state), "source", m->arg);
 		if (m->state == MS_FAILED)
 			json_object_set_new(o, "error", json_string(m->error));
 		if (m->state == MS_READY) {
@@ -992,7 +929,7 @@ static enum MHD_Result handle_status(struct conn *cn, struct MHD_Connection *c)
 	pthread_mutex_unlock(&s->mu);
 	json_t *j = json_pack("{s:s, s:f, s:I, s:I, s:o}", "version", HEARTH_VERSION, "uptime_s", up, "started",
 	                      (json_int_t)s->started, "rss_bytes", (json_int_t)rss_bytes(), "models", models);
-	return send_json(cn, c, 200, j, NULL);
+	return srv_send_json(cn, c, 200, j, NULL);
 }
 
 static void prom_hist(struct buf *b, const char *name, const char *help, const struct hist *h)
@@ -1056,7 +993,7 @@ static enum MHD_Result handle_metrics(struct conn *cn, struct MHD_Connection *c)
 		buf_str(&b, line);
 	}
 	pthread_mutex_unlock(&s->mu);
-	enum MHD_Result ret = send_text(cn, c, 200, "text/plain; version=0.0.4", b.p ? b.p : "", b.n, NULL);
+	enum MHD_Result ret = srv_send_text(cn, c, 200, "text/plain; version=0.0.4", b.p ? b.p : "", b.n, NULL);
 	free(b.p);
 	return ret;
 }
@@ -1107,9 +1044,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			errno = 0;
 			unsigned long long v = strtoull(cl, &end, 10);
 			if (errno || end == cl || *end)
-				return send_error(cn, c, 400, "bad_request", "malformed Content-Length");
+				return srv_send_error(cn, c, 400, "bad_request", "malformed Content-Length");
 			if (v > s->cfg.max_body)
-				return send_error(cn, c, 413, "body_too_large", "the request body is too large");
+				return srv_send_error(cn, c, 413, "body_too_large", "the request body is too large");
 		}
 		return MHD_YES;
 	}
@@ -1131,26 +1068,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (cn->too_large)
-		return send_error(cn, c, 413, "body_too_large", "the request body is too large");
+		return srv_send_error(cn, c, 413, "body_too_large", "the request body is too large");
 
 	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
 	if (!host && strcmp(version, MHD_HTTP_VERSION_1_0) != 0)
-		return send_error(cn, c, 400, "bad_request", "HTTP/1.1 requests need a Host header");
+		return srv_send_error(cn, c, 400, "bad_request", "HTTP/1.1 requests need a Host header");
 	if (!host_ok(s, host))
-		return send_error(cn, c, 403, "forbidden_host",
+		return srv_send_error(cn, c, 403, "forbidden_host",
 		                  "the Host header does not name this server (DNS rebinding protection)");
 	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
 	cn->cors = origin && s->cfg.cors_origin && strcmp(origin, s->cfg.cors_origin) == 0;
 	if (strcmp(method, "OPTIONS") == 0) {
 		/* CORS preflight: answered for the configured origin only */
 		if (!cn->cors)
-			return send_error(cn, c, 403, "cors_forbidden", "cross-origin requests from this origin are not allowed");
+			return srv_send_error(cn, c, 403, "cors_forbidden", "cross-origin requests from this origin are not allowed");
 		struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 		if (!r)
 			return MHD_NO;
-		add_cors(cn, r);
-		MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-		MHD_add_response_header(r, "Access-Control-Allow-Headers", "Content-Type, Authorization");
+		srv_add_cors(cn, r);
+		MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS");
+		MHD_add_response_header(r, "Access-Control-Allow-Headers", "Content-Type, Authorization, Last-Event-ID");
 		MHD_add_response_header(r, "Access-Control-Max-Age", "600");
 		enum MHD_Result ret = MHD_queue_response(c, 204, r);
 		MHD_destroy_response(r);
@@ -1162,42 +1099,52 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	const char *path = url;
 	if (strcmp(path, "/health") == 0 || strcmp(path, "/v1/health") == 0) {
 		if (!get)
-			return send_error(cn, c, 405, "method_not_allowed", "use GET");
+			return srv_send_error(cn, c, 405, "method_not_allowed", "use GET");
 		return handle_health(cn, c);
 	}
 	if (strcmp(path, "/v1/models") == 0 || strcmp(path, "/models") == 0) {
 		if (!get)
-			return send_error(cn, c, 405, "method_not_allowed", "use GET");
+			return srv_send_error(cn, c, 405, "method_not_allowed", "use GET");
 		return handle_models(cn, c);
 	}
 	if (strcmp(path, "/api/status") == 0) {
 		if (!get)
-			return send_error(cn, c, 405, "method_not_allowed", "use GET");
+			return srv_send_error(cn, c, 405, "method_not_allowed", "use GET");
 		return handle_status(cn, c);
 	}
 	if (strcmp(path, "/metrics") == 0) {
 		if (!get)
-			return send_error(cn, c, 405, "method_not_allowed", "use GET");
+			return srv_send_error(cn, c, 405, "method_not_allowed", "use GET");
 		return handle_metrics(cn, c);
 	}
 	bool chat = strcmp(path, "/v1/chat/completions") == 0 || strcmp(path, "/chat/completions") == 0;
 	bool compl = strcmp(path, "/v1/completions") == 0 || strcmp(path, "/completions") == 0;
 	if (chat || compl) {
 		if (!post)
-			return send_error(cn, c, 405, "method_not_allowed", "use POST");
+			return srv_send_error(cn, c, 405, "method_not_allowed", "use POST");
 		return handle_generate(cn, c, chat, false);
 	}
 	if (strcmp(path, "/api/chat") == 0) { /* Ollama-compatible */
 		if (!post)
-			return send_error(cn, c, 405, "method_not_allowed", "use POST");
+			return srv_send_error(cn, c, 405, "method_not_allowed", "use POST");
 		return handle_generate(cn, c, true, true);
 	}
 	if (strcmp(path, "/api/tags") == 0) {
 		if (!get)
-			return send_error(cn, c, 405, "method_not_allowed", "use GET");
+			return srv_send_error(cn, c, 405, "method_not_allowed", "use GET");
 		return handle_tags(cn, c);
 	}
-	return send_error(cn, c, 404, "not_found", "no such route");
+	int nr = native_route(cn, c, method, path);
+	if (nr >= 0)
+		return (enum MHD_Result)nr;
+	if (get && strncmp(path, "/api/", 5) != 0 && strncmp(path, "/v1/", 4) != 0) {
+		int st = 0, queued = MHD_NO;
+		if (srv_web_respond(c, path, strcmp(method, "HEAD") == 0, &st, &queued)) {
+			cn->status = st;
+			return (enum MHD_Result)queued;
+		}
+	}
+	return srv_send_error(cn, c, 404, "not_found", "no such route");
 }
 
 static void json_log_str(FILE *f, const char *k, const char *v)
@@ -1326,6 +1273,43 @@ static char *model_name(const struct srv_model_arg *a)
 	return hx_strndup(b, n);
 }
 
+/* Opens the chat history database and starts the writer thread. */
+static int open_history(struct srv *s)
+{
+	char *path = NULL;
+	int rc = 0;
+	if (s->cfg.db_path) {
+		path = hx_strdup(s->cfg.db_path);
+	} else if (s->cfg.data_dir) {
+		size_t n = strlen(s->cfg.data_dir) + 16;
+		path = hx_malloc(n);
+		if (path)
+			snprintf(path, n, "%s/hearth.db", s->cfg.data_dir);
+	} else {
+		rc = hx_store_default_path(&path);
+	}
+	if (!rc && !path)
+		rc = HEARTH_ENOMEM;
+	if (!rc)
+		rc = hx_store_open(path, &s->store);
+	if (rc) {
+		fprintf(stderr, "error: cannot open the chat history database %s: %s\n(choose another with --db FILE or "
+		                "--data-dir DIR, or run without history: --no-history)\n",
+		        path ? path : "", hearth_errmsg()[0] ? hearth_errmsg() : hearth_strerror(rc));
+		free(path);
+		return 1;
+	}
+	fprintf(stderr, "hearth serve: chat history in %s\n", path);
+	free(path);
+	if (reply_start_writer(s)) {
+		fprintf(stderr, "error: cannot start the history writer thread\n");
+		hx_store_close(s->store);
+		s->store = NULL;
+		return 1;
+	}
+	return 0;
+}
+
 int srv_main(const struct srv_config *cfg)
 {
 	struct srv *s = calloc(1, sizeof *s);
@@ -1333,6 +1317,10 @@ int srv_main(const struct srv_config *cfg)
 		return 1;
 	s->cfg = *cfg;
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_rwlock_init(&s->eng_rw, NULL);
+	pthread_mutex_init(&s->hub_mu, NULL);
+	pthread_mutex_init(&s->wr_mu, NULL);
+	pthread_cond_init(&s->wr_cv, NULL);
 	s->ttft.bounds = k_ttft_b;
 	s->tok_lat.bounds = k_tok_b;
 	s->started = time(NULL);
@@ -1390,6 +1378,9 @@ int srv_main(const struct srv_config *cfg)
 	}
 	s->n_models = cfg->n_models;
 
+	if (!cfg->no_history && open_history(s))
+		return 1;
+
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
 	                        (unsigned)cfg->timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
@@ -1432,11 +1423,20 @@ int srv_main(const struct srv_config *cfg)
 		}
 	}
 	pthread_mutex_unlock(&s->mu);
+	/* native replies: cancelled first so they are saved as "stopped" */
+	reply_cancel_all(s);
+	pthread_rwlock_wrlock(&s->eng_rw);
 	for (int i = 0; i < s->n_models; i++) {
 		hearth_engine_free(s->models[i].eng);
 		s->models[i].eng = NULL;
 	}
+	pthread_rwlock_unlock(&s->eng_rw);
+	reply_shutdown(s); /* the writer saves what is left, then exits */
+	hub_close_all(s);  /* event streams end */
 	MHD_stop_daemon(s->d);
+	hub_free_all(s);
+	if (s->store)
+		hx_store_close(s->store);
 	for (int i = 0; i < s->n_models; i++) {
 		struct srv_model *m = &s->models[i];
 		hearth_chat_template_free(m->tmpl);
@@ -1449,6 +1449,10 @@ int srv_main(const struct srv_config *cfg)
 		free(m->path);
 	}
 	pthread_mutex_destroy(&s->mu);
+	pthread_rwlock_destroy(&s->eng_rw);
+	pthread_mutex_destroy(&s->hub_mu);
+	pthread_mutex_destroy(&s->wr_mu);
+	pthread_cond_destroy(&s->wr_cv);
 	free(s);
 	return 0;
 }

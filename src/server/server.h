@@ -1,6 +1,8 @@
 /*
- * server.h - `hearth serve` (src/server): an OpenAI-compatible HTTP server on
- * libmicrohttpd in front of one generation engine per loaded model.
+ * server.h - `hearth serve` (src/server): an HTTP server on libmicrohttpd in
+ * front of one generation engine per loaded model: OpenAI- and
+ * Ollama-compatible routes, the native chat API with persistent history
+ * (docs/native-api.md) and the embedded web UI.
  */
 #ifndef HEARTH_SERVER_H
 #define HEARTH_SERVER_H
@@ -37,6 +39,9 @@ struct srv_config {
 	bool insecure_public;     /* allow a non-loopback bind without auth */
 	bool log_json;            /* one JSON line per request instead of text */
 	bool quiet;               /* no per-request log lines */
+	const char *db_path;      /* chat history database; NULL: <data_dir>/hearth.db */
+	const char *data_dir;     /* NULL: the default data directory (hx_store_default_path) */
+	bool no_history;          /* no database: the native chat API answers 503 */
 };
 
 void srv_config_default(struct srv_config *c);

@@ -149,7 +149,7 @@ chk 400 "$(printf '%0.s[' $(seq 5000))"
 [ "$(code $U/v1/completions -d '{"model":"spm","prompt":[1,-1]}')" = 400 ] || fail "negative token id"
 chk 403 "{\"model\":\"spm\",$M}" -H "Host: evil.example"
 [ "$(code -H 'Host: localhost:1234' $U/health)" = 200 ] || fail "localhost Host refused"
-[ "$(code $U/nope)" = 404 ] || fail "404"
+[ "$(code $U/v1/nope)" = 404 ] || fail "404"  # (other paths without a dot are the web UI)
 [ "$(code $U/v1/chat/completions)" = 405 ] || fail "GET on a POST route"
 head -c 70000 /dev/zero | tr '\0' a > $T.big
 [ "$(code $U/v1/chat/completions --data-binary @$T.big)" = 413 ] || fail "413"
