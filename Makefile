@@ -3,7 +3,7 @@
 #   make            build/hearth, build/libhearth.a, build/libhearth.so
 #   make test       install missing packages (as root), build, run every test
 #   make asan       unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make valgrind   unit tests under valgrind memcheck
+#   make valgrind   unit tests under valgrind memcheck (HEARTH_TEST_QUICK=1: one golden model per family)
 #   make fuzz       build libFuzzer harnesses (clang) and run each for FUZZ_SECONDS
 #   make bench      kernel benchmark (bench/kernels)
 #   make format     clang-format every source file
@@ -91,7 +91,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libhearth.a
 
 # Packages: `make deps` installs what is missing when run as root, and otherwise
 # prints the exact command to run.
-DEB_PKGS := build-essential pkg-config libcmocka-dev libjansson-dev libutf8proc-dev libedit-dev tmux libmicrohttpd-dev libmd4c-dev libsqlite3-dev curl jq sqlite3
+DEB_PKGS := build-essential pkg-config libcmocka-dev libjansson-dev libutf8proc-dev libedit-dev tmux libmicrohttpd-dev libmd4c-dev libsqlite3-dev curl jq sqlite3 chromium
 deps:
 	@sh tools/deps.sh $(DEB_PKGS)
 deps-dev: deps
@@ -126,6 +126,7 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz-replay
 	@command -v npm >/dev/null 2>&1 || sh tools/deps.sh nodejs npm || echo "note: no npm: the openai SDK test will be skipped"
 	@if command -v npm >/dev/null 2>&1; then (cd tests/e2e/openai && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || echo "npm ci failed: the openai SDK test will be skipped"; fi
+	@if command -v npm >/dev/null 2>&1; then (cd tests/e2e/web && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || echo "npm ci failed: the web UI test will be skipped"; fi
 	@$(MAKE) --no-print-directory e2e
 	@awk '{p+=$$1; f+=$$2; s+=$$3} END {printf "all tests: %d passed, %d failed, %d skipped\n", p, f, s}' $(HEARTH_SUMMARY)
 
@@ -135,7 +136,7 @@ asan:
 
 valgrind: deps-dev
 	@$(MAKE) --no-print-directory BUILD=build-vg $(TESTS:$(BUILD)/%=build-vg/%)
-	@VALGRIND=1 sh tools/run-tests.sh $(TESTS:$(BUILD)/%=build-vg/%)
+	@VALGRIND=1 HEARTH_TEST_QUICK=1 sh tools/run-tests.sh $(TESTS:$(BUILD)/%=build-vg/%)
 
 # Fuzzing: libFuzzer harnesses (clang), the library built with coverage in its own tree.
 FUZZ_SECONDS ?= 60
