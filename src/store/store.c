@@ -145,7 +145,9 @@ static int check_store(hx_store *s)
  * and every JSON answer need it). */
 static int check_len(const char *v, size_t max, const char *what)
 {
-	size_t n = v ? strlen(v) : 0;
+	if (!v)
+		return 0;
+	size_t n = strlen(v);
 	if (n > max)
 		return hx_err(HEARTH_EINVAL, "%s: %zu bytes, more than the %zu allowed", what, n, max);
 	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)v, *end = p + n;
