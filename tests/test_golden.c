@@ -9,6 +9,10 @@
  * the table in testdata/golden's README section 3; each model runs with an F32
  * KV cache (the goldens' setting) and with the default F16 KV cache.  One
  * summary line per model and KV type is printed.
+ *
+ * HEARTH_TEST_QUICK=1 (set by `make valgrind`) runs only the smallest model of
+ * each family (llama-q-sweep, llama-spm, qwen2, ...) on its shortest case, and
+ * says so: enough to run every architecture under memcheck in minutes.
  */
 #include "testutil.h"
 
@@ -17,6 +21,9 @@
 #include <dirent.h>
 #include <jansson.h>
 #include <math.h>
+#include <sys/stat.h>
+
+static bool g_quick; /* HEARTH_TEST_QUICK: one model per family, its shortest case */
 
 struct tol {
 	double max_diff; /* max |logit diff| */
@@ -251,8 +258,14 @@ static void run_model(const char *mname, int kv_type)
 	struct stats st = {0};
 	json_t *cases = json_object_get(root, "cases");
 	assert_true(json_is_array(cases) && json_array_size(cases) > 0);
+	size_t shortest = 0;
+	for (size_t i = 1; i < json_array_size(cases); i++)
+		if (json_array_size(json_object_get(json_array_get(cases, i), "tokens")) <
+		    json_array_size(json_object_get(json_array_get(cases, shortest), "tokens")))
+			shortest = i;
 	for (size_t i = 0; i < json_array_size(cases); i++)
-		run_case(model, mname, json_array_get(cases, i), kv_type, test_threads(), &tol, &st);
+		if (!g_quick || i == shortest)
+			run_case(model, mname, json_array_get(cases, i), kv_type, test_threads(), &tol, &st);
 	assert_true(tol.mean == 0 || st.max_mean <= tol.mean);
 	assert_true(tol.kl == 0 || st.max_kl <= tol.kl);
 	print_message("note: %-22s kv=%s positions=%lld max|diff|=%.3g (tol %.3g) worst-case mean|diff|=%.3g "
@@ -284,6 +297,42 @@ static void test_skipped(void **state)
 	TU_REQUIRE_TESTDATA();
 }
 
+/* A model's family: its name without the last '-' part (qwen3-q4_0 -> qwen3). */
+static size_t family_len(const char *name)
+{
+	const char *d = strrchr(name, '-');
+	return d ? (size_t)(d - name) : strlen(name);
+}
+
+static long long model_size(const char *name)
+{
+	char rel[512], path[4096];
+	struct stat st;
+	snprintf(rel, sizeof rel, "models/%s.gguf", name);
+	return tu_path(path, sizeof path, rel) && stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Keeps the smallest model of each family in names[0..n); returns the new count. */
+static size_t quick_pick(char **names, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t fl = family_len(names[i]), j;
+		for (j = 0; j < k; j++)
+			if (family_len(names[j]) == fl && !strncmp(names[j], names[i], fl))
+				break;
+		if (j == k) {
+			names[k++] = names[i];
+		} else if (model_size(names[i]) < model_size(names[j])) {
+			free(names[j]);
+			names[j] = names[i];
+		} else {
+			free(names[i]);
+		}
+	}
+	return k;
+}
+
 int main(void)
 {
 	/* One test per golden model and KV type, found in golden/ (files with cases). */
@@ -305,6 +354,15 @@ int main(void)
 			closedir(d);
 	}
 	qsort(names, n, sizeof names[0], cmp_str);
+	const char *q = getenv("HEARTH_TEST_QUICK");
+	g_quick = q && q[0] && strcmp(q, "0") != 0;
+	if (g_quick && n) {
+		size_t all = n;
+		n = quick_pick(names, n);
+		print_message("note: HEARTH_TEST_QUICK: %zu of %zu golden models (the smallest of each family), the "
+		              "shortest case of each; unset it for the full comparison\n",
+		              n, all);
+	}
 	struct CMUnitTest *tests = calloc(2 * n + 1, sizeof *tests);
 	size_t nt = 0;
 	char (*labels)[96] = calloc(2 * n + 1, sizeof *labels);
