@@ -37,6 +37,7 @@
 #define MD_OUT_RATIO 32u
 #define MD_OUT_SLACK (64u << 10)
 #define LANG_MAX 32
+#define MD_PAD 64 /* zero bytes after the parsed copy (see srv_markdown_html) */
 
 static const char link_attrs[] = " rel=\"noopener noreferrer nofollow\" target=\"_blank\"";
 
@@ -47,6 +48,8 @@ struct out {
 	size_t len, cap, limit;
 	bool fail; /* out of memory or over the limit: the parse is aborted */
 	bool over; /* ... because of the limit */
+	const char *src; /* the parsed copy of the input, src_len bytes + MD_PAD */
+	size_t src_len;
 };
 
 static bool reserve(struct out *o, size_t n)
@@ -92,6 +95,19 @@ static void putc_(struct out *o, char c)
 }
 
 static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
+
+/* The length of md4c's range (s, n) cut at the end of the input when it points
+ * into our copy: md4c 0.4.8 has known reads past the end of its input, which
+ * must not reach the output. */
+static size_t in_src(const struct out *o, const char *s, size_t n)
+{
+	if (!o->src || s < o->src || s > o->src + o->src_len + MD_PAD)
+		return n;
+	if (s >= o->src + o->src_len)
+		return 0;
+	size_t left = (size_t)(o->src + o->src_len - s);
+	return n < left ? n : left;
+}
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 (overlong, surrogate,
  * beyond U+10FFFF, truncated, or a stray continuation byte). */
@@ -294,9 +310,11 @@ static void decode_attr(struct out *t, const MD_ATTRIBUTE *a)
 {
 	if (!a->text || !a->substr_offsets || !a->substr_types)
 		return;
-	for (unsigned i = 0; a->substr_offsets[i] < a->size; i++) {
+	size_t size = in_src(t, a->text, a->size);
+	for (unsigned i = 0; a->substr_offsets[i] < size; i++) {
 		const char *s = a->text + a->substr_offsets[i];
-		size_t n = a->substr_offsets[i + 1] - a->substr_offsets[i];
+		size_t end = HX_MIN((size_t)a->substr_offsets[i + 1], size);
+		size_t n = end - a->substr_offsets[i];
 		uint32_t cp;
 		switch (a->substr_types[i]) {
 		case MD_TEXT_NULLCHAR: puts_(t, replacement); break;
@@ -325,9 +343,11 @@ static void put_attr(struct out *o, const MD_ATTRIBUTE *a)
 {
 	if (!a->text || !a->substr_offsets || !a->substr_types)
 		return;
-	for (unsigned i = 0; a->substr_offsets[i] < a->size; i++) {
+	size_t size = in_src(o, a->text, a->size);
+	for (unsigned i = 0; a->substr_offsets[i] < size; i++) {
 		const char *s = a->text + a->substr_offsets[i];
-		size_t n = a->substr_offsets[i + 1] - a->substr_offsets[i];
+		size_t end = HX_MIN((size_t)a->substr_offsets[i + 1], size);
+		size_t n = end - a->substr_offsets[i];
 		switch (a->substr_types[i]) {
 		case MD_TEXT_NULLCHAR: puts_(o, replacement); break;
 		case MD_TEXT_ENTITY: put_entity(o, s, n); break;
@@ -375,7 +395,7 @@ static bool url_char(unsigned char c)
 /* Writes href="..." for an md4c URL attribute. */
 static void put_href(struct out *o, const MD_ATTRIBUTE *a)
 {
-	struct out t = {.limit = SIZE_MAX};
+	struct out t = {.limit = SIZE_MAX, .src = o->src, .src_len = o->src_len};
 	decode_attr(&t, a);
 	if (t.fail) {
 		o->fail = true;
@@ -591,7 +611,8 @@ static int enter_span(MD_SPANTYPE type, void *detail, void *ud)
 			}
 			putc_(o, '>');
 		}
-		w->img_start = o->len;
+		if (w->img_depth == 1)
+			w->img_start = o->len;
 	} else if (w->img_depth == 0) {
 		const char *tag = span_tag(type);
 		if (tag) {
@@ -632,6 +653,7 @@ static int text(MD_TEXTTYPE type, const MD_CHAR *s, MD_SIZE n, void *ud)
 {
 	struct writer *w = ud;
 	struct out *o = &w->o;
+	n = (MD_SIZE)in_src(o, s, n);
 	switch (type) {
 	case MD_TEXT_NULLCHAR: puts_(o, replacement); break;
 	case MD_TEXT_BR: puts_(o, w->img_depth ? " " : "<br>\n"); break;
@@ -666,7 +688,25 @@ char *srv_markdown_html(const char *md, size_t md_len, size_t *len)
 		.leave_span = leave_span,
 		.text = text,
 	};
-	int rc = md_parse(md ? md : "", (MD_SIZE)md_len, &p, &w);
+	/* md4c parses a private copy that ends in a newline and is followed by
+	 * zero bytes: its known over-reads at the end of the input (0.4.8) then
+	 * read our padding, and in_src() keeps them out of the output. */
+	char *copy = malloc(md_len + 1 + MD_PAD);
+	if (!copy) {
+		free(w.o.buf);
+		hx_err(HEARTH_ENOMEM, "markdown: out of memory");
+		return NULL;
+	}
+	size_t n = md_len;
+	if (n)
+		memcpy(copy, md, n);
+	if (n == 0 || copy[n - 1] != '\n')
+		copy[n++] = '\n';
+	memset(copy + n, 0, MD_PAD);
+	w.o.src = copy;
+	w.o.src_len = n;
+	int rc = md_parse(copy, (MD_SIZE)n, &p, &w);
+	free(copy);
 	if (rc != 0 || w.o.fail) {
 		free(w.o.buf);
 		if (!w.o.over)
