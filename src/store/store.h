@@ -21,7 +21,10 @@
  *  - Strings in the structs below are owned by the struct (malloc'd) when they
  *    come OUT of the store; free them with hx_chat_clear / hx_msg_clear /
  *    hx_*_list_free.  Strings going IN are borrowed (copied by the store).
- *    NULL and "" are both stored as "" except where noted.
+ *    NULL and "" are both stored as "" except where noted.  Strings going
+ *    in must be valid UTF-8 within limits (HEARTH_EINVAL naming the field):
+ *    title 1 KiB, model 512 bytes, params 64 KiB, content / reasoning /
+ *    system 64 MiB each.
  *  - A store handle may be used from several threads: the SQLite backend
  *    serializes calls on one connection with a mutex (WAL mode lets a
  *    `sqlite3` shell or a second process read at the same time).
@@ -96,12 +99,13 @@ void hx_msg_list_free(hx_msg *v, size_t n);
 
 /* Opens (creating the file, mode 0600, and its directory, mode 0700, if needed)
  * the SQLite database at `path` and brings its schema to the current version
- * with the numbered migrations, each in one transaction (a newer schema than
- * this build knows is refused: "made by a newer hearth").  WAL journal,
+ * with the numbered migrations, each in one transaction.  WAL journal,
  * synchronous=FULL (a write acknowledged to a caller survives a power loss),
  * foreign keys on, busy timeout 5 s.  Then runs hx_store_recover.  Returns 0,
  * HEARTH_EIO (cannot open/create: the path and SQLite's reason), HEARTH_EFORMAT
- * (not a hearth database, or corrupt), HEARTH_ENOMEM. */
+ * (not a hearth database, or corrupt), HEARTH_EUNSUPPORTED (a newer schema
+ * than this build knows: "made by a newer hearth"), HEARTH_ENOMEM.
+ * ":memory:" opens a private in-memory database (tests, fuzzing). */
 int hx_store_open(const char *path, hx_store **out);
 void hx_store_close(hx_store *s);
 
@@ -164,7 +168,9 @@ int hx_chat_delete(hx_store *s, int64_t user, int64_t id);
 int hx_msg_add(hx_store *s, int64_t user, hx_msg *m);
 
 /* Rewrites a message's status, content, reasoning, error, token counts and
- * timings (role, chat and created time never change).  Used while streaming
+ * timings (role, model, chat and created time never change; the chat's
+ * updated_ms is not bumped, so streaming flushes do not reorder chat lists).
+ * The search index is only touched when the content changed.  Used while streaming
  * (periodic flushes of the partial text) and at the end. */
 int hx_msg_update(hx_store *s, int64_t user, const hx_msg *m);
 
@@ -205,7 +211,8 @@ void hx_hit_list_free(hx_hit *v, size_t n);
  * matches first (bm25), then newest.  `query` is what a person typed: it is
  * turned into FTS5 syntax with every word quoted, so operators, quotes,
  * parentheses, column filters and '*' in it are plain text, never syntax; an
- * empty query (no words) gives no hits.  offset >= 0, limit 1..100. */
+ * empty query (no words) gives no hits.  offset >= 0, limit 1..100.
+ * HEARTH_EINVAL for a query over 1 KiB, over 64 words, or not UTF-8. */
 int hx_search(hx_store *s, int64_t user, const char *query, int limit, int offset, hx_hit **out, size_t *n);
 
 /* ---- export / import (src/store/export.c, backend-independent) ----------- */
@@ -215,7 +222,9 @@ int hx_search(hx_store *s, int64_t user, const char *query, int limit, int offse
  *    "params":{...},"created_at","updated_at"},
  *    "messages":[{"role","content","reasoning"?,"model"?,"status","created_at",
  *                 "n_prompt"?,"n_gen"?,"ttft_ms"?,"gen_ms"?},...]}
- * (ids are not exported; times are ISO-8601 UTC strings with milliseconds). */
+ * (also "error"?, "n_cached"?, "prompt_ms"?; a "?" field is left out when
+ * empty or zero; ids are not exported; times are ISO-8601 UTC strings with
+ * milliseconds; *len may be NULL). */
 int hx_export_json(hx_store *s, int64_t user, int64_t chat_id, char **out, size_t *len);
 
 /* The chat as Markdown: "# title", a line with model and date, the system
@@ -228,8 +237,11 @@ int hx_export_markdown(hx_store *s, int64_t user, int64_t chat_id, char **out, s
  * messages, as other tools write) as a NEW chat owned by `user`, in one
  * transaction (all or nothing).  Every field is validated (roles, statuses,
  * sizes: at most 100,000 messages and 64 MiB of text); HEARTH_EFORMAT with a
- * message naming the field and index otherwise.  *chat_id gets the new id.
- * hx_export_json(import(x)) == x for any x written by hx_export_json. */
+ * message naming the field and index otherwise (unknown fields too).
+ * *chat_id (may be NULL) gets the new id.  Times absent from the document
+ * are now; a message "streaming" in it (exported while generating) is stored
+ * as "error" ("interrupted").  hx_export_json(import(x)) == x for any x
+ * written by hx_export_json of a chat that was not generating. */
 int hx_import_json(hx_store *s, int64_t user, const char *doc, size_t len, int64_t *chat_id);
 
 /* A short title from the first user message, without a model: the first line,
