@@ -3,7 +3,8 @@
  * (src/cli/chat_conv.c, compiled into this test): every parameter's parsing and
  * range, flag spellings, the message list operations, a save/load round trip
  * with awkward text, and hostile or malformed files that must be refused with a
- * reason while leaving the conversation and settings untouched.
+ * reason while leaving the conversation and settings untouched; the settings as
+ * a stored chat's params (chat --save) and back.
  */
 #include "testutil.h"
 
@@ -292,6 +293,46 @@ static void test_hostile_files(void **state)
 	chat_conv_free(&c);
 }
 
+/* The settings as a stored chat's params, in the server's names, and back. */
+static void test_params(void **state)
+{
+	struct chat_settings s, t;
+	char err[256];
+	chat_settings_default(&s);
+	char *p = chat_settings_params(&s);
+	assert_non_null(p);
+	/* floats read back as typed; random seed and no max_tokens are left out */
+	assert_string_equal(p, "{\"min_p\":0.05,\"repeat_penalty\":1.0,\"temperature\":0.8,\"thinking\":true,"
+	                       "\"top_k\":40,\"top_p\":0.95}");
+	free(p);
+	assert_int_equal(chat_settings_set(&s, "temp", "0.25", err, sizeof err), 0);
+	assert_int_equal(chat_settings_set(&s, "seed", "7", err, sizeof err), 0);
+	assert_int_equal(chat_settings_set(&s, "n", "99", err, sizeof err), 0);
+	assert_int_equal(chat_settings_set(&s, "think", "off", err, sizeof err), 0);
+	p = chat_settings_params(&s);
+	assert_non_null(p);
+	chat_settings_default(&t);
+	assert_int_equal(chat_settings_from_params(&t, p, err, sizeof err), 0);
+	free(p);
+	assert_true(t.sp.temperature == 0.25f && t.sp.seed == 7 && t.max_tokens == 99 && !t.think);
+	/* the server's params: unknown fields ignored, bad values refused whole */
+	chat_settings_default(&t);
+	assert_int_equal(chat_settings_from_params(&t, "{\"presence_penalty\":1,\"top_k\":3,\"seed\":-1}", err,
+	                                           sizeof err), 0);
+	assert_int_equal(t.sp.top_k, 3);
+	assert_true(t.sp.seed == HEARTH_SEED_RANDOM);
+	assert_int_equal(chat_settings_from_params(&t, "{\"top_k\":9,\"top_p\":7}", err, sizeof err), -1);
+	assert_int_equal(t.sp.top_k, 3);
+	assert_int_equal(chat_settings_from_params(&t, "[1]", err, sizeof err), -1);
+	assert_int_equal(chat_settings_from_params(&t, "", err, sizeof err), 0);
+	/* flags win over stored params: copy the bits given */
+	chat_settings_default(&t);
+	unsigned mask = chat_settings_bit("temp") | chat_settings_bit("thinking");
+	assert_int_equal(chat_settings_bit("nope"), 0);
+	chat_settings_copy(&t, &s, mask);
+	assert_true(t.sp.temperature == 0.25f && !t.think && t.max_tokens == 0 && t.sp.seed == HEARTH_SEED_RANDOM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_conv_ops),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_hostile_files),
+		cmocka_unit_test(test_params),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -56,7 +56,7 @@ static const struct param k_params[] = {
 	{"repeat_penalty", NULL, P_FLOAT, "penalize recent tokens; 1 off"},
 	{"seed", NULL, P_SEED, "random seed; -1 picks one per reply"},
 	{"max_tokens", "n", P_MAXTOK, "reply length limit in tokens; 0 none"},
-	{"think", NULL, P_BOOL, "let the model think first (templates that support it)"},
+	{"think", "thinking", P_BOOL, "let the model think first (templates that support it)"},
 	{"hide_think", NULL, P_BOOL, "do not show the thinking"},
 };
 
@@ -82,6 +82,39 @@ static const struct param *find_param(const char *name)
 		if (name_eq(name, k_params[i].name) || (k_params[i].alias && name_eq(name, k_params[i].alias)))
 			return &k_params[i];
 	return NULL;
+}
+
+unsigned chat_settings_bit(const char *name)
+{
+	const struct param *p = find_param(name);
+	return p ? 1u << (p - k_params) : 0;
+}
+
+void chat_settings_copy(struct chat_settings *dst, const struct chat_settings *src, unsigned mask)
+{
+	for (size_t i = 0; i < HX_ARRAY_LEN(k_params); i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		const char *n = k_params[i].name;
+		if (!strcmp(n, "temperature"))
+			dst->sp.temperature = src->sp.temperature;
+		else if (!strcmp(n, "top_k"))
+			dst->sp.top_k = src->sp.top_k;
+		else if (!strcmp(n, "top_p"))
+			dst->sp.top_p = src->sp.top_p;
+		else if (!strcmp(n, "min_p"))
+			dst->sp.min_p = src->sp.min_p;
+		else if (!strcmp(n, "repeat_penalty"))
+			dst->sp.repeat_penalty = src->sp.repeat_penalty;
+		else if (!strcmp(n, "seed"))
+			dst->sp.seed = src->sp.seed;
+		else if (!strcmp(n, "max_tokens"))
+			dst->max_tokens = src->max_tokens;
+		else if (!strcmp(n, "think"))
+			dst->think = src->think;
+		else
+			dst->hide_think = src->hide_think;
+	}
 }
 
 static float *float_field(struct chat_settings *s, const char *name)
@@ -202,7 +235,8 @@ int chat_conv_add(struct chat_conv *c, const char *role, const char *content, si
 		c->msgs = m;
 		c->cap = cap;
 	}
-	struct chat_msg m = {hx_strdup(role), hx_strndup(content, len), reasoning ? hx_strndup(reasoning, rlen) : NULL};
+	struct chat_msg m = {hx_strdup(role), hx_strndup(content, len), reasoning ? hx_strndup(reasoning, rlen) : NULL,
+	                     0};
 	if (!m.role || !m.content || (reasoning && !m.reasoning)) {
 		free(m.role);
 		free(m.content);
@@ -358,6 +392,42 @@ static int load_settings(json_t *set, struct chat_settings *s, char *err, size_t
 	}
 	*s = t;
 	return 0;
+}
+
+char *chat_settings_params(const struct chat_settings *s)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "temperature", json_real(s->sp.temperature));
+	json_object_set_new(o, "top_k", json_integer(s->sp.top_k));
+	json_object_set_new(o, "top_p", json_real(s->sp.top_p));
+	json_object_set_new(o, "min_p", json_real(s->sp.min_p));
+	json_object_set_new(o, "repeat_penalty", json_real(s->sp.repeat_penalty));
+	if (s->sp.seed != HEARTH_SEED_RANDOM && s->sp.seed <= (uint64_t)INT64_MAX)
+		json_object_set_new(o, "seed", json_integer((json_int_t)s->sp.seed));
+	if (s->max_tokens > 0)
+		json_object_set_new(o, "max_tokens", json_integer(s->max_tokens));
+	json_object_set_new(o, "thinking", json_boolean(s->think));
+	/* six digits: a float setting reads back as typed (0.8, not 0.800000011920929) */
+	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(6));
+	json_decref(o);
+	return text;
+}
+
+int chat_settings_from_params(struct chat_settings *s, const char *params, char *err, size_t errlen)
+{
+	if (!params || !params[0])
+		return 0;
+	json_error_t je;
+	json_t *o = json_loads(params, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return set_err(err, errlen, "not a JSON object");
+	}
+	int rc = load_settings(o, s, err, errlen);
+	json_decref(o);
+	return rc;
 }
 
 int chat_conv_load(struct chat_conv *c, struct chat_settings *s, const char *path, char *err, size_t errlen)

@@ -69,6 +69,15 @@ static void usage(FILE *f)
 		"                            drops the oldest whole turns (never the system prompt)\n"
 		"  --no-history              do not read or write the input history\n"
 		"\n"
+		"saved conversations (the history database `hearth serve` and `hearth history` use):\n"
+		"  --save                    record this conversation: each message when it is sent, each\n"
+		"                            reply when it is done (complete, stopped or error, with its\n"
+		"                            statistics); !reset starts a fresh context in the same chat\n"
+		"  --db FILE                 the database (default $XDG_DATA_HOME/hearth/hearth.db); implies --save\n"
+		"  --chat-id N               continue stored chat N (its messages since its last reset, its\n"
+		"                            settings and model unless given here); implies --save\n"
+		"  --title TEXT              the new chat's title (default: made from the first message)\n"
+		"\n"
 		"generation (each can be changed later with !set NAME VALUE):\n"
 		"  --temp X                  temperature; 0 is greedy (default 0.8)\n"
 		"  --top-k N                 keep the N most likely tokens; 0 off (default 40)\n"
@@ -127,6 +136,11 @@ struct chat {
 	struct chat_settings set;
 	enum overflow overflow;
 	char *retry_text; /* a user message whose reply failed or was stopped empty */
+	/* history database (--save) */
+	bool saving;
+	struct chat_hist hist;
+	int64_t failed_reply_id; /* the stored record of the last reply that failed */
+	int64_t retry_user_id, retry_reply_id; /* retry_text's stored message and failed reply */
 	/* terminal */
 	bool interactive, color;
 	struct chat_colors c;
@@ -343,6 +357,64 @@ static int build_prompt(struct chat *ch, hearth_token **ids, size_t *n_ids, bool
 	*ids = buf;
 	*n_ids = n;
 	return 0;
+}
+
+/* ---- history (--save) ---- */
+
+/* A failed write: said once, and nothing more is saved (a half-saved
+ * conversation would be worse than one that ends early). */
+static void hist_fail(struct chat *ch, int rc)
+{
+	if (!rc || !ch->saving)
+		return;
+	fprintf(stderr, "%serror: history %s: %s (the rest of this conversation is not saved)%s\n", ch->c.red,
+		ch->hist.path, hearth_errmsg()[0] ? hearth_errmsg() : hearth_strerror(rc), ch->c.reset);
+	ch->saving = false;
+	ch->had_error = true;
+}
+
+/* Stores the conversation's last message, the user's just sent. */
+static void save_user(struct chat *ch)
+{
+	if (!ch->saving || !ch->conv.n)
+		return;
+	struct chat_msg *m = &ch->conv.msgs[ch->conv.n - 1];
+	hist_fail(ch, chat_hist_user(&ch->hist, &ch->conv, &ch->set, m->content, &m->id));
+}
+
+/* Stores a finished reply; returns its id (0 when not saving). */
+static int64_t save_reply(struct chat *ch, const char *content, const char *reasoning, int status, const char *why,
+			  const hearth_gen_stats *st)
+{
+	int64_t id = 0;
+	if (ch->saving)
+		hist_fail(ch, chat_hist_reply(&ch->hist, content, reasoning, status, why, st, &id));
+	return id;
+}
+
+static void save_settings(struct chat *ch)
+{
+	if (ch->saving)
+		hist_fail(ch, chat_hist_settings(&ch->hist, &ch->conv, &ch->set));
+}
+
+/* After !load: the loaded conversation replaces what the model sees, so the
+ * stored chat starts a fresh context (as after !reset) and records it. */
+static void save_loaded(struct chat *ch)
+{
+	ch->retry_user_id = 0;
+	if (!ch->saving)
+		return;
+	hist_fail(ch, chat_hist_reset(&ch->hist));
+	save_settings(ch);
+	for (size_t i = 0; ch->saving && i < ch->conv.n; i++) {
+		struct chat_msg *m = &ch->conv.msgs[i];
+		if (!strcmp(m->role, "user"))
+			hist_fail(ch, chat_hist_user(&ch->hist, &ch->conv, &ch->set, m->content, &m->id));
+		else
+			hist_fail(ch, chat_hist_reply(&ch->hist, m->content, m->reasoning, HX_MSG_COMPLETE, "", NULL,
+						      &m->id));
+	}
 }
 
 /* ---- generation ---- */
@@ -589,15 +661,25 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 						     : ", or restart with --context-overflow=drop-oldest",
 		       ch->c.reset);
 	}
+	int status = g.finish == HEARTH_FINISH_ERROR      ? HX_MSG_ERROR
+	             : g.finish == HEARTH_FINISH_CANCELED ? HX_MSG_STOPPED
+	                                                  : HX_MSG_COMPLETE;
+	const char *why = status == HX_MSG_ERROR ? (g.message[0] ? g.message : hearth_strerror(g.error)) : "";
 	if (content.oom || reasoning.oom || g.oom) {
 		fprintf(stderr, "error: out of memory while storing the reply\n");
 		ret = -1;
+		status = HX_MSG_ERROR;
+		why = "out of memory while storing the reply";
 	}
+	int64_t rid = save_reply(ch, content.p, reasoning.p, status, why, &g.stats);
+	ch->failed_reply_id = ret ? rid : 0;
 	if (ret == 0 && chat_conv_add(&ch->conv, "assistant", content.p ? content.p : "", content.len,
 				      reasoning.p, reasoning.len) != 0) {
 		fprintf(stderr, "error: out of memory while storing the reply\n");
 		ret = -1;
 	}
+	if (ret == 0)
+		ch->conv.msgs[ch->conv.n - 1].id = rid;
 	free(content.p);
 	free(reasoning.p);
 	pthread_mutex_destroy(&g.mu);
@@ -662,6 +744,15 @@ static void reply(struct chat *ch)
 	} else if (rc) {
 		cli_fail("", rc);
 	}
+	if (rc) {
+		char why[600];
+		if (rc == HEARTH_ECTXFULL)
+			snprintf(why, sizeof why, "context full: the conversation needs %zu tokens, the context holds %" PRId32,
+				 n_ids, ch->n_ctx);
+		else
+			snprintf(why, sizeof why, "%s", hearth_errmsg()[0] ? hearth_errmsg() : hearth_strerror(rc));
+		ch->failed_reply_id = save_reply(ch, "", "", HX_MSG_ERROR, why, NULL);
+	}
 	if (!rc && generate(ch, ids, n_ids, opens) == 0) {
 		free(ids);
 		free(ch->retry_text);
@@ -674,6 +765,8 @@ static void reply(struct chat *ch)
 	if (ch->conv.n && !strcmp(ch->conv.msgs[ch->conv.n - 1].role, "user")) {
 		free(ch->retry_text);
 		ch->retry_text = hx_strdup(ch->conv.msgs[ch->conv.n - 1].content);
+		ch->retry_user_id = ch->conv.msgs[ch->conv.n - 1].id;
+		ch->retry_reply_id = ch->failed_reply_id;
 		chat_conv_pop(&ch->conv);
 	}
 }
@@ -726,6 +819,12 @@ static void print_show(struct chat *ch)
 		       ch->conv.n, ch->conv.n == 1 ? "" : "s", hearth_errmsg());
 	free(ids);
 	printf("threads:   %d\n", ch->n_threads ? ch->n_threads : hx_n_cpus());
+	if (ch->saving && ch->hist.chat_id)
+		printf("saved:     chat %" PRId64 " in %s\n", ch->hist.chat_id, ch->hist.path);
+	else if (ch->saving)
+		printf("saved:     in %s from the first message\n", ch->hist.path);
+	else
+		printf("saved:     no (--save records the conversation)\n");
 	if (ch->conv.system)
 		printf("system:    %s\n", ch->conv.system);
 	else
@@ -787,6 +886,9 @@ static int command(struct chat *ch, char *line)
 		/* retry_text survives: after "context full", !reset then !retry resends it */
 		chat_conv_clear(&ch->conv);
 		ch->ctx_used = 0;
+		if (ch->saving)
+			hist_fail(ch, chat_hist_reset(&ch->hist));
+		ch->retry_user_id = 0; /* before context_from now: !retry stores it again */
 		printf("conversation cleared%s%s\n", ch->conv.system ? " (the system prompt is kept)" : "",
 		       ch->retry_text ? "; !retry sends your last message again" : "");
 	} else if (!strcmp(name, "set")) {
@@ -794,16 +896,19 @@ static int command(struct chat *ch, char *line)
 		if (!arg[0]) {
 			printf("usage: !set PARAM VALUE (parameters: %s)\n", chat_settings_names());
 		} else if (!strcasecmp(arg, "system")) {
-			if (chat_conv_set_system(&ch->conv, value) != 0)
+			if (chat_conv_set_system(&ch->conv, value) != 0) {
 				fprintf(stderr, "error: out of memory\n");
-			else
+			} else {
 				printf(value[0] ? "system prompt set\n" : "system prompt cleared\n");
+				save_settings(ch);
+			}
 		} else if (!strcasecmp(arg, "ctx") || !strcasecmp(arg, "threads")) {
 			printf("%s is fixed when the model loads: restart with --%s\n", arg, arg);
 		} else if (chat_settings_set(&ch->set, arg, value, err, sizeof err) != 0) {
 			printf("%s%s%s\n", ch->c.red, err, ch->c.reset);
 		} else {
 			printf("%s = %s\n", arg, value);
+			save_settings(ch);
 		}
 	} else if (!strcmp(name, "show")) {
 		print_show(ch);
@@ -826,16 +931,28 @@ static int command(struct chat *ch, char *line)
 			ch->retry_text = NULL;
 			printf("loaded %zu message%s from %s%s\n", ch->conv.n, ch->conv.n == 1 ? "" : "s", arg,
 			       ch->conv.system ? " (with a system prompt)" : "");
+			save_loaded(ch);
 		}
 	} else if (!strcmp(name, "retry")) {
 		if (ch->conv.n && !strcmp(ch->conv.msgs[ch->conv.n - 1].role, "assistant")) {
+			if (ch->saving)
+				hist_fail(ch, chat_hist_delete(&ch->hist, ch->conv.msgs[ch->conv.n - 1].id));
 			chat_conv_pop(&ch->conv);
 			reply(ch);
 		} else if (ch->retry_text) {
 			char *t = ch->retry_text;
 			ch->retry_text = NULL;
-			if (chat_conv_add(&ch->conv, "user", t, strlen(t), NULL, 0) == 0)
+			if (chat_conv_add(&ch->conv, "user", t, strlen(t), NULL, 0) == 0) {
+				if (ch->retry_user_id) { /* stored already: replace its failed reply */
+					ch->conv.msgs[ch->conv.n - 1].id = ch->retry_user_id;
+					if (ch->saving)
+						hist_fail(ch, chat_hist_delete(&ch->hist, ch->retry_reply_id));
+				} else {
+					save_user(ch);
+				}
+				ch->retry_user_id = ch->retry_reply_id = 0;
 				reply(ch);
+			}
 			free(t);
 		} else {
 			printf("nothing to retry\n");
@@ -923,6 +1040,7 @@ static void chat_free(struct chat *ch)
 	free(ch->bos_text);
 	free(ch->eos_text);
 	free(ch->retry_text);
+	chat_hist_close(&ch->hist);
 }
 
 int cmd_chat(int argc, char **argv)
@@ -931,8 +1049,10 @@ int cmd_chat(int argc, char **argv)
 	memset(&ch, 0, sizeof ch);
 	chat_settings_default(&ch.set);
 	struct cli_model_opts mo = cli_model_opts_default(CLI_MO_MODEL | CLI_MO_CTX | CLI_MO_THREADS | CLI_MO_KV);
-	const char *models_dir = NULL, *system = NULL;
+	const char *models_dir = NULL, *system = NULL, *db = NULL, *title = NULL;
+	long long chat_id = 0;
 	bool no_history = false;
+	unsigned given = 0; /* settings set by flags: they win over a stored chat's */
 	char err[512];
 	setlocale(LC_CTYPE, "");
 
@@ -976,12 +1096,23 @@ int cmd_chat(int argc, char **argv)
 				fprintf(stderr, "error: %s: %s\n", a, err);
 				return 2;
 			}
-		} else if (cli_is(a, "--think", NULL)) {
-			ch.set.think = true;
-		} else if (cli_is(a, "--no-think", NULL)) {
-			ch.set.think = false;
+			given |= chat_settings_bit(pname);
+		} else if (cli_is(a, "--think", "--no-think")) {
+			ch.set.think = a[2] == 't';
+			given |= chat_settings_bit("think");
 		} else if (cli_is(a, "--hide-think", NULL)) {
 			ch.set.hide_think = true;
+			given |= chat_settings_bit("hide_think");
+		} else if (cli_is(a, "--save", NULL)) {
+			ch.saving = true;
+		} else if (cli_is(a, "--db", "--title")) {
+			if (!cli_str(a, NEXT(), a[2] == 'd' ? &db : &title))
+				return 2;
+			ch.saving = true;
+		} else if (cli_is(a, "--chat-id", NULL)) {
+			if (!cli_int(a, NEXT(), 1, INT64_MAX, &chat_id))
+				return 2;
+			ch.saving = true;
 		} else if (cli_is(a, "--no-history", NULL)) {
 			no_history = true;
 		} else if (cli_is(a, "--context-overflow", NULL)) {
@@ -1003,7 +1134,8 @@ int cmd_chat(int argc, char **argv)
 			fprintf(stderr, "error: unexpected argument '%s' (see hearth chat --help)\n", a);
 			return 2;
 		}
-		if (eq && !(cli_is(a, "--models-dir", "--system") || cli_is(a, "--template", NULL) ||
+		if (eq && !(cli_is(a, "--models-dir", "--system") || cli_is(a, "--template", "--db") ||
+			    cli_is(a, "--title", "--chat-id") ||
 			    cli_is(a, "--temp", "--temperature") || cli_is(a, "--top-p", "--min-p") || cli_is(a, "--repeat-penalty", "--top-k") ||
 			    cli_is(a, "--seed", "--max-tokens") || cli_is(a, "--context-overflow", NULL))) {
 			fprintf(stderr, "error: %s takes no value\n", a);
@@ -1015,7 +1147,7 @@ int cmd_chat(int argc, char **argv)
 	ch.n_threads = (int)mo.n_threads;
 	ch.kv_type = mo.kv_type;
 	const char *model_arg = mo.model;
-	if (!model_arg) {
+	if (!model_arg && !chat_id) {
 		fprintf(stderr, "error: no model given: hearth chat -m MODEL (see hearth chat --help)\n");
 		list_models(models_dir);
 		return 2;
@@ -1024,19 +1156,54 @@ int cmd_chat(int argc, char **argv)
 	ch.interactive = isatty(STDIN_FILENO);
 	ch.color = ch.interactive && cli_color(stdout);
 	chat_colors_init(&ch.c, ch.color);
+
+	/* --save: open the history database; --chat-id: continue a stored chat, its
+	 * settings overridden by the flags given, its model the default */
+	char *stored_model = NULL;
+	size_t n_skipped = 0;
+	int rc;
+	if (ch.saving) {
+		struct chat_settings flags = ch.set;
+		if ((rc = chat_hist_open(&ch.hist, db, chat_id, title)) ||
+		    (chat_id && (rc = chat_hist_load(&ch.hist, &ch.conv, &ch.set, &stored_model, &n_skipped)))) {
+			cli_fail(rc == HEARTH_ENOTFOUND ? "" : "history", rc);
+			chat_free(&ch);
+			return 1;
+		}
+		chat_settings_copy(&ch.set, &flags, given);
+		if (!model_arg && !(model_arg = stored_model)) {
+			fprintf(stderr, "error: chat %lld names no model: give one with -m MODEL\n", chat_id);
+			chat_free(&ch);
+			return 2;
+		}
+	}
 	chat_term_signals();
 
 	hearth_model_dirs dirs = {models_dir, NULL};
-	int rc = hearth_model_resolve(model_arg, &dirs, HEARTH_RESOLVE_PATHS, &ch.file);
+	rc = hearth_model_resolve(model_arg, &dirs, HEARTH_RESOLVE_PATHS, &ch.file);
 	if (rc) {
 		cli_fail("", rc);
+		if (model_arg == stored_model)
+			fprintf(stderr, "(the model of chat %lld: give another with -m MODEL, or --models-dir DIR)\n",
+				chat_id);
 		if (rc == HEARTH_ENOTFOUND)
 			list_models(models_dir);
+		free(stored_model);
+		chat_free(&ch);
 		return 1;
 	}
+	free(stored_model);
 	if (system && chat_conv_set_system(&ch.conv, system) != 0) {
 		chat_free(&ch);
 		return cli_fail("", HEARTH_ENOMEM);
+	}
+	if (ch.saving) {
+		if (!(ch.hist.model = hx_strdup(ch.file.name))) {
+			chat_free(&ch);
+			return cli_fail("", HEARTH_ENOMEM);
+		}
+		if (chat_id && (system || given))
+			save_settings(&ch);
 	}
 	if (load_with_spinner(&ch) != 0) {
 		chat_free(&ch);
@@ -1060,6 +1227,12 @@ int cmd_chat(int argc, char **argv)
 		printf("%shearth %s%s - %s (%s, %s%s%s, context %" PRId32 ")\n", ch.c.bold, HEARTH_VERSION, ch.c.reset,
 		       ch.file.name, hearth_model_arch(ch.model), sz, ch.file.quant[0] ? ", " : "", ch.file.quant,
 		       ch.n_ctx);
+		if (ch.saving && chat_id)
+			printf("%scontinuing chat %lld: %zu message%s%s, saved in %s%s\n", ch.c.dim, chat_id, ch.conv.n,
+			       ch.conv.n == 1 ? "" : "s", n_skipped ? " (and some not sent to the model)" : "",
+			       ch.hist.path, ch.c.reset);
+		else if (ch.saving)
+			printf("%sthe conversation is saved in %s%s\n", ch.c.dim, ch.hist.path, ch.c.reset);
 		printf("%sType a message, !help for commands, Ctrl-D or !exit to leave.%s\n", ch.c.dim, ch.c.reset);
 	}
 
@@ -1124,6 +1297,7 @@ int cmd_chat(int argc, char **argv)
 			break;
 		}
 		free(line);
+		save_user(&ch);
 		reply(&ch);
 		if (!ch.interactive && sigint_pending()) {
 			interrupted = true; /* a script interrupted: stop there */
