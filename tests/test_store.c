@@ -161,7 +161,16 @@ static void test_not_ours(void **state)
 	assert_int_equal(hx_store_open(p, &s), HEARTH_EFORMAT);
 	assert_non_null(strstr(hearth_errmsg(), "not a hearth"));
 	/* a directory */
-	assert_int_equal(hx_store_open(g_dir, &s), HEARTH_EIO);
+	snprintf(p, sizeof p, "%s/adir", g_dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	assert_int_equal(hx_store_open(p, &s), HEARTH_EIO);
+	/* none of these got a lock file: the other program's file is untouched */
+	snprintf(p, sizeof p, "%s/other.db.lock", g_dir);
+	assert_int_equal(access(p, F_OK), -1);
+	snprintf(p, sizeof p, "%s/other.db-wal", g_dir);
+	assert_int_equal(access(p, F_OK), -1);
+	snprintf(p, sizeof p, "%s/adir.lock", g_dir);
+	assert_int_equal(access(p, F_OK), -1);
 	/* a newer hearth's */
 	s = open_db();
 	hx_store_close(s);
@@ -631,9 +640,19 @@ static void test_recover(void **state)
 	hx_msg m = {.chat_id = c, .role = HX_ROLE_ASSISTANT, .status = HX_MSG_STREAMING, .content = "half a rep"};
 	assert_int_equal(hx_msg_add(s, 1, &m), 0);
 	int64_t done_id = add_msg(s, 1, c, HX_ROLE_USER, "done");
+	/* another opener while this one is alive (`hearth history` next to a
+	 * running server) must not touch the streaming reply */
+	hx_store *s2 = open_db();
+	hx_msg g;
+	assert_int_equal(hx_msg_get(s2, 1, m.id, &g), 0);
+	assert_int_equal(g.status, HX_MSG_STREAMING);
+	hx_msg_clear(&g);
+	hx_store_close(s2);
+	assert_int_equal(hx_msg_get(s, 1, m.id, &g), 0);
+	assert_int_equal(g.status, HX_MSG_STREAMING);
+	hx_msg_clear(&g);
 	hx_store_close(s); /* as if the server died */
 	s = open_db();
-	hx_msg g;
 	assert_int_equal(hx_msg_get(s, 1, m.id, &g), 0);
 	assert_int_equal(g.status, HX_MSG_ERROR);
 	assert_string_equal(g.content, "half a rep");

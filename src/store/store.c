@@ -175,18 +175,9 @@ int hx_store_open(const char *path, hx_store **out)
 	*out = NULL;
 	if (!path || !path[0])
 		return hx_err(HEARTH_EINVAL, "hx_store_open: empty database path");
-	hx_store *s;
-	int rc = store_sqlite_open(path, &s);
-	if (rc)
-		return rc;
-	rc = hx_store_recover(s, NULL);
-	if (rc) {
-		hx_errprefix(rc, "%s: ", path);
-		s->ops->close(s);
-		return rc;
-	}
-	*out = s;
-	return 0;
+	/* The backend runs the recovery itself: only it knows whether another
+	 * process (whose replies may really be streaming) has the file open. */
+	return store_sqlite_open(path, out);
 }
 
 void hx_store_close(hx_store *s)
@@ -220,7 +211,7 @@ int hx_store_recover(hx_store *s, int64_t *n_marked)
 	int64_t n = 0;
 	int rc = check_store(s);
 	if (!rc)
-		rc = s->ops->recover(s, "interrupted (the server stopped while generating)", &n);
+		rc = s->ops->recover(s, STORE_INTERRUPTED, &n);
 	if (n_marked)
 		*n_marked = rc ? 0 : n;
 	return rc;

@@ -101,7 +101,9 @@ void hx_msg_list_free(hx_msg *v, size_t n);
  * the SQLite database at `path` and brings its schema to the current version
  * with the numbered migrations, each in one transaction.  WAL journal,
  * synchronous=FULL (a write acknowledged to a caller survives a power loss),
- * foreign keys on, busy timeout 5 s.  Then runs hx_store_recover.  Returns 0,
+ * foreign keys on, busy timeout 5 s.  Then runs hx_store_recover, unless
+ * another process has the database open (a shared flock on "<path>.lock",
+ * created next to it, tells): its replies may really be streaming.  Returns 0,
  * HEARTH_EIO (cannot open/create: the path and SQLite's reason), HEARTH_EFORMAT
  * (not a hearth database, or corrupt), HEARTH_EUNSUPPORTED (a newer schema
  * than this build knows: "made by a newer hearth"), HEARTH_ENOMEM.

@@ -75,8 +75,11 @@ struct hx_store {
 #define STORE_MARK_ON "\x01"
 #define STORE_MARK_OFF "\x02"
 
-/* Backends. */
+/* Backends.  Opening runs the recovery (messages left streaming become
+ * errors with STORE_INTERRUPTED) when no other process has the store open. */
 int store_sqlite_open(const char *path, hx_store **out);
+
+#define STORE_INTERRUPTED "interrupted (the server stopped while generating)"
 
 /* Helpers shared by the files of src/store. */
 int64_t store_now_ms(void);

@@ -25,6 +25,11 @@
  *            is stored once), kept in sync by triggers.
  * Ids are AUTOINCREMENT: a deleted message's id is never reused (the server's
  * event ids name replies by message id).  Times are ms since the epoch.
+ *
+ * Every open handle holds a shared flock on "<path>.lock"; the opener that
+ * gets it exclusively (nobody else has the file open) runs the migrations and
+ * the crash recovery, so `hearth history` opening the database while
+ * `hearth serve` streams a reply does not mark that reply as interrupted.
  */
 #include "store/store_int.h"
 
@@ -38,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -209,6 +215,7 @@ struct sq_store {
 	bool in_tx;         /* inside hx_store_begin .. commit/rollback */
 	sqlite3_stmt *st[ST_COUNT];
 	char *path;
+	int lock_fd; /* "<path>.lock", flock'ed shared while open (-1: none) */
 };
 
 static struct sq_store *SQ(hx_store *s) { return (struct sq_store *)s; }
@@ -442,6 +449,8 @@ static void sq_close(hx_store *s)
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(q->st[i]);
 	sqlite3_close_v2(q->db);
+	if (q->lock_fd >= 0)
+		close(q->lock_fd);
 	pthread_mutex_destroy(&q->mu);
 	free(q->path);
 	free(q);
@@ -1061,8 +1070,9 @@ static int exec(struct sq_store *q, const char *text, const char *what)
 	return r == SQLITE_OK ? 0 : sq_err(q, r, what);
 }
 
-/* Checks what the file is and applies the missing migrations. */
-static int migrate(struct sq_store *q)
+/* Checks what the file is (read-only: nothing is changed in a file that is
+ * not ours). */
+static int identify(struct sq_store *q)
 {
 	int64_t app = 0, ver = 0, n_objects = 0;
 	int rc;
@@ -1089,6 +1099,17 @@ static int migrate(struct sq_store *q)
 		              ver, N_MIGRATIONS);
 	if (ver < 0)
 		return hx_err(HEARTH_EFORMAT, "the history database has a negative schema version");
+	return 0;
+}
+
+/* Applies the missing migrations (under the exclusive lock, or after
+ * another process did: the version is read again). */
+static int migrate(struct sq_store *q)
+{
+	int64_t ver = 0;
+	int rc;
+	if ((rc = identify(q)) || (rc = pragma_int(q, "user_version", &ver)))
+		return rc;
 	for (int i = (int)ver; i < N_MIGRATIONS; i++) {
 		char bump[64];
 		snprintf(bump, sizeof bump, "PRAGMA user_version = %d", i + 1);
@@ -1108,26 +1129,53 @@ static int migrate(struct sq_store *q)
 	return 0;
 }
 
+/* Takes "<path>.lock": exclusively when no other process has the store open
+ * (*sole: then stale "streaming" messages are really interrupted ones), else
+ * shared.  The lock is a separate file because closing any descriptor of the
+ * database file itself would drop SQLite's POSIX locks on it. */
+static int take_lock(struct sq_store *q, const char *path, bool *sole)
+{
+	size_t n = strlen(path) + sizeof ".lock";
+	char *lp = hx_malloc(n);
+	if (!lp)
+		return HEARTH_ENOMEM;
+	snprintf(lp, n, "%s.lock", path);
+	q->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int rc = 0;
+	if (q->lock_fd < 0)
+		rc = hx_err(HEARTH_EIO, "cannot create the lock file %s: %s", lp, strerror(errno));
+	else if (flock(q->lock_fd, LOCK_EX | LOCK_NB) == 0)
+		*sole = true;
+	else if (errno == EWOULDBLOCK && flock(q->lock_fd, LOCK_SH) == 0)
+		*sole = false;
+	else
+		rc = hx_err(HEARTH_EIO, "cannot lock %s: %s", lp, strerror(errno));
+	free(lp);
+	return rc;
+}
+
 int store_sqlite_open(const char *path, hx_store **out)
 {
 	*out = NULL;
-	bool memory = strcmp(path, ":memory:") == 0;
+	bool memory = strcmp(path, ":memory:") == 0, sole = true;
 	int rc;
 	if (!memory) {
 		if ((rc = make_parent_dirs(path)))
 			return rc;
-		/* Create the file ourselves for its mode: SQLite gives the -wal and
-		 * -shm files the same one. */
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return hx_err(HEARTH_EIO, "%s: cannot open or create the history database: %s", path,
+		/* Create a new file ourselves for its mode (SQLite gives the -wal and
+		 * -shm files the same one); an existing one is not opened here. */
+		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+		else if (errno != EEXIST)
+			return hx_err(HEARTH_EIO, "%s: cannot create the history database: %s", path,
 			              strerror(errno));
-		close(fd);
 	}
 	struct sq_store *q = hx_calloc(1, sizeof *q);
 	if (!q)
 		return HEARTH_ENOMEM;
 	q->base.ops = &sqlite_ops;
+	q->lock_fd = -1;
 	pthread_mutexattr_t a;
 	pthread_mutexattr_init(&a);
 	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
@@ -1149,9 +1197,11 @@ int store_sqlite_open(const char *path, hx_store **out)
 	/* A hostile file must not be able to make the schema lie. */
 	sqlite3_db_config(q->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_busy_timeout(q->db, 5000);
-	int64_t v;
-	/* The first read: a file that is not a database fails here (NOTADB). */
-	if ((rc = pragma_int(q, "application_id", &v)))
+	/* The first read: a file that is not a database fails here (NOTADB), one
+	 * of another program in identify. */
+	if ((rc = identify(q)))
+		goto fail;
+	if (!memory && (rc = take_lock(q, path, &sole)))
 		goto fail;
 	/* 16 MiB of page cache (the default is 2): chat lists and searches stay
 	 * in memory for a history of tens of thousands of messages. */
@@ -1179,6 +1229,15 @@ int store_sqlite_open(const char *path, hx_store **out)
 	}
 	if ((rc = migrate(q)))
 		goto fail;
+	if (sole) {
+		int64_t n;
+		if ((rc = sq_recover(&q->base, STORE_INTERRUPTED, &n)))
+			goto fail;
+		if (q->lock_fd >= 0 && flock(q->lock_fd, LOCK_SH) != 0) {
+			rc = hx_err(HEARTH_EIO, "cannot lock %s.lock: %s", path, strerror(errno));
+			goto fail;
+		}
+	}
 	*out = &q->base;
 	return 0;
 fail:
