@@ -189,8 +189,13 @@ int main(int argc, char **argv)
 		hx_msg m = {.chat_id = c.id, .role = HX_ROLE_USER, .content = text};
 		check(hx_msg_add(s, u, &m), "msg_add");
 		sentence(text, sizeof text);
-		hx_msg a = {.chat_id = c.id, .role = HX_ROLE_ASSISTANT, .content = text, .model = "qwen3",
-		            .n_prompt = 100, .n_gen = 60, .gen_ms = 1000};
+		hx_msg a = {.chat_id = c.id,
+		            .role = HX_ROLE_ASSISTANT,
+		            .content = text,
+		            .model = "qwen3",
+		            .n_prompt = 100,
+		            .n_gen = 60,
+		            .gen_ms = 1000};
 		check(hx_msg_add(s, u, &a), "msg_add");
 		if (i == n_chats / 2)
 			long_id = c.id; /* one chat in the middle grows long */

@@ -269,8 +269,7 @@ static void test_crud(void **state)
 	in.title = "\xff\xfe bad utf-8";
 	assert_int_equal(hx_chat_create(s, 1, &in, NULL), HEARTH_EINVAL);
 
-	hx_chat patch = {.title = "Renamed", .params = "{\"temperature\":0.5}", .model = "qwen3",
-	                 .context_from = 5};
+	hx_chat patch = {.title = "Renamed", .params = "{\"temperature\":0.5}", .model = "qwen3", .context_from = 5};
 	usleep(2000);
 	assert_int_equal(hx_chat_update(s, 1, id, &patch, true), 0);
 	assert_int_equal(hx_chat_get(s, 1, id, &c), 0);
@@ -464,8 +463,20 @@ static void test_chat_cursors(void **state)
 	}
 	assert_int_equal(total, N);
 	assert_int_equal(pages, (N + 6) / 7);
-	static const char *const bad[] = {"",     "abc",  "1.",  ".1",   "01.2", "1.2x", "-1.2", "1.0",
-	                                  "1..2", " 1.2", "1.2 ", "1.-2", "99999999999999999999.1", "1e3.2"};
+	static const char *const bad[] = {"",
+	                                  "abc",
+	                                  "1.",
+	                                  ".1",
+	                                  "01.2",
+	                                  "1.2x",
+	                                  "-1.2",
+	                                  "1.0",
+	                                  "1..2",
+	                                  " 1.2",
+	                                  "1.2 ",
+	                                  "1.-2",
+	                                  "99999999999999999999.1",
+	                                  "1e3.2"};
 	for (size_t i = 0; i < HX_ARRAY_LEN(bad); i++) {
 		hx_chat *v = (hx_chat *)1;
 		size_t n = 9;
@@ -501,25 +512,43 @@ static void test_search(void **state)
 
 	assert_int_equal(n_hits(s, 1, "rust"), 2);
 	assert_int_equal(n_hits(s, 1, "RUST menu"), 2);
-	assert_int_equal(n_hits(s, 1, "cafe"), 1);  /* diacritics removed */
+	assert_int_equal(n_hits(s, 1, "cafe"), 1); /* diacritics removed */
 	assert_int_equal(n_hits(s, 1, "CAFÉ"), 1);
-	assert_int_equal(n_hits(s, 1, "men"), 2);   /* prefix on the last word */
+	assert_int_equal(n_hits(s, 1, "men"), 2); /* prefix on the last word */
 	assert_int_equal(n_hits(s, 1, "rust men"), 2);
-	assert_int_equal(n_hits(s, 1, "men struct"), 0); /* only the last word is a prefix */
+	assert_int_equal(n_hits(s, 1, "men struct"), 0);  /* only the last word is a prefix */
 	assert_int_equal(n_hits(s, 1, "rust python"), 0); /* AND */
 	assert_int_equal(n_hits(s, 1, "ελληνικά"), 1);
 	assert_int_equal(n_hits(s, 1, "straße"), 1);
 	/* hostile: never an error, never syntax */
-	static const char *const hostile[] = {"\"", "\"\"\"", "a OR b", "NEAR(", "NEAR(x", "col:x", "*", "**",
-	                                      "'); DROP TABLE messages; --", "^", "-", "(", ")", "a AND",
-	                                      "content:rust", "{content}: rust", "rust*", "\"rust", "NOT rust",
-	                                      "\xe2\x80\x83", "🙂", ""};
+	static const char *const hostile[] = {"\"",
+	                                      "\"\"\"",
+	                                      "a OR b",
+	                                      "NEAR(",
+	                                      "NEAR(x",
+	                                      "col:x",
+	                                      "*",
+	                                      "**",
+	                                      "'); DROP TABLE messages; --",
+	                                      "^",
+	                                      "-",
+	                                      "(",
+	                                      ")",
+	                                      "a AND",
+	                                      "content:rust",
+	                                      "{content}: rust",
+	                                      "rust*",
+	                                      "\"rust",
+	                                      "NOT rust",
+	                                      "\xe2\x80\x83",
+	                                      "🙂",
+	                                      ""};
 	for (size_t i = 0; i < HX_ARRAY_LEN(hostile); i++)
 		n_hits(s, 1, hostile[i]);
 	assert_int_equal(n_hits(s, 1, ""), 0);
 	assert_int_equal(n_hits(s, 1, "   \t "), 0);
 	assert_int_equal(n_hits(s, 1, "*"), 0);
-	assert_int_equal(n_hits(s, 1, "a OR b"), 1);   /* the words a, or, b: all in message 3 */
+	assert_int_equal(n_hits(s, 1, "a OR b"), 1); /* the words a, or, b: all in message 3 */
 	assert_int_equal(n_hits(s, 1, "NEAR("), 1);
 	assert_int_equal(n_hits(s, 1, "col:x"), 1);
 	assert_int_equal(n_hits(s, 1, "\"quoted"), 1);
@@ -768,8 +797,12 @@ static void test_export_roundtrip(void **state)
 	            .prompt_ms = 20.1,
 	            .gen_ms = 900.3};
 	assert_int_equal(hx_msg_add(s, 1, &a), 0);
-	hx_msg e = {.chat_id = c.id, .role = HX_ROLE_ASSISTANT, .status = HX_MSG_ERROR, .content = "part",
-	            .error = "context full", .model = "qwen3"};
+	hx_msg e = {.chat_id = c.id,
+	            .role = HX_ROLE_ASSISTANT,
+	            .status = HX_MSG_ERROR,
+	            .content = "part",
+	            .error = "context full",
+	            .model = "qwen3"};
 	assert_int_equal(hx_msg_add(s, 1, &e), 0);
 	hx_msg st = {.chat_id = c.id, .role = HX_ROLE_ASSISTANT, .status = HX_MSG_STOPPED, .content = ""};
 	assert_int_equal(hx_msg_add(s, 1, &st), 0);
@@ -844,8 +877,9 @@ static void test_export_roundtrip(void **state)
 	assert_non_null(strstr(v[4].error, "interrupted"));
 	hx_msg_list_free(v, n);
 	free(gen);
-	assert_int_equal(hx_import_json(s, 1, "[{\"role\":\"user\",\"content\":\"x\",\"status\":\"streamin\"}]", 51, &c2),
-	                 HEARTH_EFORMAT);
+	assert_int_equal(
+	    hx_import_json(s, 1, "[{\"role\":\"user\",\"content\":\"x\",\"status\":\"streamin\"}]", 51, &c2),
+	    HEARTH_EFORMAT);
 	free(d1);
 	hx_chat_clear(&c);
 	hx_store_close(s);
@@ -855,44 +889,44 @@ static void test_import_malformed(void **state)
 {
 	hx_store *s = open_db();
 	static const char *const bad[] = {
-		"",
-		"{",
-		"null",
-		"42",
-		"\"text\"",
-		"{}",
-		"{\"messages\":{}}",
-		"{\"messages\":[1]}",
-		"{\"messages\":[{}]}",
-		"{\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}",
-		"{\"messages\":[{\"role\":\"user\"}]}",
-		"{\"messages\":[{\"role\":\"user\",\"content\":null}]}",
-		"{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"bogus\":1}]}",
-		"{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"status\":\"done\"}]}",
-		"{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"n_gen\":-1}]}",
-		"{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"n_gen\":1.5}]}",
-		"{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"n_gen\":4294967296}]}",
-		"{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"gen_ms\":\"1\"}]}",
-		"{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"gen_ms\":-1}]}",
-		"{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"created_at\":\"yesterday\"}]}",
-		"{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"created_at\":\"2026-02-30T00:00:00Z\"}]}",
-		"{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"created_at\":\"2025-13-01T00:00:00Z\"}]}",
-		"{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"created_at\":1700000000000}]}",
-		"{\"messages\":[{\"role\":\"user\",\"content\":\"a\\u0000b\"}]}",
-		"{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"content\":\"y\"}]}",
-		"{\"title\":5,\"messages\":[]}",
-		"{\"title\":\"t\",\"messages\":[],\"extra\":true}",
-		"{\"format\":\"other\",\"version\":1,\"chat\":{},\"messages\":[]}",
-		"{\"format\":\"hearth-chat\",\"version\":2,\"chat\":{},\"messages\":[]}",
-		"{\"format\":\"hearth-chat\",\"version\":\"1\",\"chat\":{},\"messages\":[]}",
-		"{\"format\":\"hearth-chat\",\"version\":1,\"messages\":[]}",
-		"{\"format\":\"hearth-chat\",\"version\":1,\"chat\":[],\"messages\":[]}",
-		"{\"format\":\"hearth-chat\",\"version\":1,\"chat\":{\"params\":[]},\"messages\":[]}",
-		"{\"format\":\"hearth-chat\",\"version\":1,\"chat\":{\"id\":3},\"messages\":[]}",
-		"{\"format\":\"hearth-chat\",\"version\":1,\"chat\":{},\"messages\":[],\"more\":1}",
-		"[{\"role\":\"user\",\"content\":\"ok\"},{\"role\":\"user\",\"content\":\"\\ud800\"}]",
-		"[{\"role\":\"user\",\"content\":\"ok\"}] trailing",
-		"\xff\xfe[]",
+	    "",
+	    "{",
+	    "null",
+	    "42",
+	    "\"text\"",
+	    "{}",
+	    "{\"messages\":{}}",
+	    "{\"messages\":[1]}",
+	    "{\"messages\":[{}]}",
+	    "{\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}",
+	    "{\"messages\":[{\"role\":\"user\"}]}",
+	    "{\"messages\":[{\"role\":\"user\",\"content\":null}]}",
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"bogus\":1}]}",
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"status\":\"done\"}]}",
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"n_gen\":-1}]}",
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"n_gen\":1.5}]}",
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"n_gen\":4294967296}]}",
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"gen_ms\":\"1\"}]}",
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"gen_ms\":-1}]}",
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"created_at\":\"yesterday\"}]}",
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"created_at\":\"2026-02-30T00:00:00Z\"}]}",
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"created_at\":\"2025-13-01T00:00:00Z\"}]}",
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"created_at\":1700000000000}]}",
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"a\\u0000b\"}]}",
+	    "{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"content\":\"y\"}]}",
+	    "{\"title\":5,\"messages\":[]}",
+	    "{\"title\":\"t\",\"messages\":[],\"extra\":true}",
+	    "{\"format\":\"other\",\"version\":1,\"chat\":{},\"messages\":[]}",
+	    "{\"format\":\"hearth-chat\",\"version\":2,\"chat\":{},\"messages\":[]}",
+	    "{\"format\":\"hearth-chat\",\"version\":\"1\",\"chat\":{},\"messages\":[]}",
+	    "{\"format\":\"hearth-chat\",\"version\":1,\"messages\":[]}",
+	    "{\"format\":\"hearth-chat\",\"version\":1,\"chat\":[],\"messages\":[]}",
+	    "{\"format\":\"hearth-chat\",\"version\":1,\"chat\":{\"params\":[]},\"messages\":[]}",
+	    "{\"format\":\"hearth-chat\",\"version\":1,\"chat\":{\"id\":3},\"messages\":[]}",
+	    "{\"format\":\"hearth-chat\",\"version\":1,\"chat\":{},\"messages\":[],\"more\":1}",
+	    "[{\"role\":\"user\",\"content\":\"ok\"},{\"role\":\"user\",\"content\":\"\\ud800\"}]",
+	    "[{\"role\":\"user\",\"content\":\"ok\"}] trailing",
+	    "\xff\xfe[]",
 	};
 	for (size_t i = 0; i < HX_ARRAY_LEN(bad); i++) {
 		int64_t id = 99;
@@ -975,21 +1009,21 @@ static void test_titles(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_ours, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_isolation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_msg_pages, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_chat_cursors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_search, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_snippets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fts_sync, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_export_roundtrip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_import_malformed, setup, teardown),
-		cmocka_unit_test(test_titles),
+	    cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_not_ours, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_isolation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_msg_pages, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_chat_cursors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_search, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_snippets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fts_sync, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_export_roundtrip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_import_malformed, setup, teardown),
+	    cmocka_unit_test(test_titles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,13 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXPORT_FORMAT "hearth-chat"
+#define EXPORT_FORMAT  "hearth-chat"
 #define EXPORT_VERSION 1
-#define DUMP_FLAGS (JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+#define DUMP_FLAGS     (JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
 /* A document may be larger than its text: escapes and the other fields. */
-#define MAX_DOC ((size_t)192 << 20)
-#define MAX_MS 253402300799999 /* 9999-12-31T23:59:59.999Z */
-#define MAX_TIMING 1e12        /* ms: 31 years */
+#define MAX_DOC    ((size_t)192 << 20)
+#define MAX_MS     253402300799999 /* 9999-12-31T23:59:59.999Z */
+#define MAX_TIMING 1e12            /* ms: 31 years */
 
 /* ---- times ---------------------------------------------------------------------- */
 
@@ -67,8 +67,8 @@ static void iso_time(int64_t ms, char buf[48])
 	int64_t days = ms / 86400000, r = ms % 86400000;
 	int y, mo, d;
 	civil_from_days(days, &y, &mo, &d);
-	snprintf(buf, 48, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d, (int)(r / 3600000),
-	         (int)(r / 60000 % 60), (int)(r / 1000 % 60), (int)(r % 1000));
+	snprintf(buf, 48, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d, (int)(r / 3600000), (int)(r / 60000 % 60),
+	         (int)(r / 1000 % 60), (int)(r % 1000));
 }
 
 static bool digits(const char *s, int n, int *v)
@@ -267,7 +267,10 @@ static void mb_add(struct mbuf *b, const char *s, size_t n)
 	b->p[b->len] = 0;
 }
 
-static void mb_str(struct mbuf *b, const char *s) { mb_add(b, s, strlen(s)); }
+static void mb_str(struct mbuf *b, const char *s)
+{
+	mb_add(b, s, strlen(s));
+}
 
 /* Text on one line (a title): newlines become spaces. */
 static void mb_line(struct mbuf *b, const char *s)
@@ -323,8 +326,9 @@ int hx_export_markdown(hx_store *s, int64_t user, int64_t chat_id, char **out, s
 		mb_quote(&b, c.system);
 	for (size_t i = 0; i < n; i++) {
 		const hx_msg *m = &v[i];
-		mb_str(&b, m->role == HX_ROLE_USER ? "## User\n\n" : m->role == HX_ROLE_ASSISTANT ? "## Assistant\n\n"
-		                                                                                   : "## System\n\n");
+		mb_str(&b, m->role == HX_ROLE_USER        ? "## User\n\n"
+		           : m->role == HX_ROLE_ASSISTANT ? "## Assistant\n\n"
+		                                          : "## System\n\n");
 		if (m->reasoning[0]) {
 			mb_str(&b, "<details><summary>Thinking</summary>\n\n");
 			mb_str(&b, m->reasoning);
@@ -438,9 +442,9 @@ static int get_timing(json_t *o, const char *key, double *out, const char *where
 	return 0;
 }
 
-static const char *const msg_keys[] = {"role",    "content", "reasoning", "model",     "status", "error",
-                                       "created_at", "n_prompt", "n_cached", "n_gen", "ttft_ms", "prompt_ms",
-                                       "gen_ms",  NULL};
+static const char *const msg_keys[] = {"role",    "content",    "reasoning", "model",    "status",
+                                       "error",   "created_at", "n_prompt",  "n_cached", "n_gen",
+                                       "ttft_ms", "prompt_ms",  "gen_ms",    NULL};
 
 static int parse_msg(json_t *o, size_t i, struct imp_msg *im, size_t *total)
 {
@@ -523,8 +527,8 @@ static int parse_doc(json_t *root, struct imp *im)
 			chat = json_object_get(root, "chat");
 			if (!json_is_object(chat))
 				return BAD("chat: missing or not an object");
-			static const char *const ckeys[] = {"title",  "model",      "system",
-			                                    "params", "created_at", "updated_at", NULL};
+			static const char *const ckeys[] = {"title",      "model",      "system", "params",
+			                                    "created_at", "updated_at", NULL};
 			if ((rc = only_keys(chat, ckeys, "chat")))
 				return rc;
 		} else {

@@ -336,8 +336,7 @@ static int cursor_parse(const char *c, int64_t *updated, int64_t *id)
 	return 0;
 }
 
-int hx_chat_list(hx_store *s, int64_t user, const char *cursor, int limit, hx_chat **out, size_t *n,
-                 char **next_cursor)
+int hx_chat_list(hx_store *s, int64_t user, const char *cursor, int limit, hx_chat **out, size_t *n, char **next_cursor)
 {
 	int rc;
 	if (!out || !n || !next_cursor)
@@ -486,8 +485,8 @@ int hx_msg_delete(hx_store *s, int64_t user, int64_t id)
 	return s->ops->msg_delete(s, user, id);
 }
 
-int hx_msg_list(hx_store *s, int64_t user, int64_t chat_id, int64_t before, int64_t after, int limit,
-                hx_msg **out, size_t *n, bool *more)
+int hx_msg_list(hx_store *s, int64_t user, int64_t chat_id, int64_t before, int64_t after, int limit, hx_msg **out,
+                size_t *n, bool *more)
 {
 	int rc;
 	if (!out || !n || !more)
@@ -550,7 +549,10 @@ static void sb_add(struct sbuf *b, const char *s, size_t n)
 	b->p[b->len] = 0;
 }
 
-static void sb_str(struct sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+static void sb_str(struct sbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
 
 /* Whether code point c is a token character for FTS5's unicode61 tokenizer
  * (letters, numbers, private use): a word without one matches nothing, so it
@@ -718,7 +720,10 @@ int hx_search(hx_store *s, int64_t user, const char *query, int limit, int offse
 
 #define TITLE_MAX_CHARS 48
 
-static bool title_alnum(int c) { return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z'); }
+static bool title_alnum(int c)
+{
+	return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z');
+}
 
 /* Removes the line-start markdown (headings, quotes, list and task markers). */
 static const char *strip_line_start(const char *p, const char *end)

@@ -72,7 +72,7 @@ struct hx_store {
 	const struct hx_store_ops *ops;
 };
 
-#define STORE_MARK_ON "\x01"
+#define STORE_MARK_ON  "\x01"
 #define STORE_MARK_OFF "\x02"
 
 /* Backends.  Opening runs the recovery (messages left streaming become
@@ -90,11 +90,11 @@ char *store_dup(const char *src);
 int store_check_json_object(const char *text, const char *what);
 
 /* Limits (bytes) applied by the front and by import. */
-#define STORE_MAX_TITLE 1024
-#define STORE_MAX_MODEL 512
-#define STORE_MAX_PARAMS 65536
-#define STORE_MAX_TEXT ((size_t)64 << 20) /* one message's content or reasoning; a whole import */
+#define STORE_MAX_TITLE           1024
+#define STORE_MAX_MODEL           512
+#define STORE_MAX_PARAMS          65536
+#define STORE_MAX_TEXT            ((size_t)64 << 20) /* one message's content or reasoning; a whole import */
 #define STORE_MAX_IMPORT_MESSAGES 100000
-#define STORE_MAX_QUERY 1024
+#define STORE_MAX_QUERY           1024
 
 #endif

@@ -54,6 +54,7 @@
 /* Migration i brings the schema from version i to i + 1; each runs in one
  * transaction together with the user_version bump.  Never edit a released
  * migration: add one. */
+/* clang-format off */
 static const char *const migrations[] = {
 	/* 1: users, chats, messages, full-text index */
 	"PRAGMA application_id = 1215460456;\n"
@@ -119,10 +120,12 @@ static const char *const migrations[] = {
 	"  INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);\n"
 	"END;\n",
 };
+/* clang-format on */
 #define N_MIGRATIONS ((int)HX_ARRAY_LEN(migrations))
 
 /* ---- statements ---------------------------------------------------------------- */
 
+/* clang-format off */
 #define CHAT_COLS                                                                                           \
 	"c.id, c.user_id, c.title, c.model, c.system, c.params, c.context_from, c.created_at, c.updated_at, " \
 	"(SELECT count(*) FROM messages m WHERE m.chat_id = c.id)"
@@ -208,6 +211,8 @@ static const char *const sql[ST_COUNT] = {
 	              "ORDER BY bm25(messages_fts), m.created_at DESC, m.id DESC LIMIT ?3 OFFSET ?4",
 };
 
+/* clang-format on */
+
 struct sq_store {
 	struct hx_store base;
 	sqlite3 *db;
@@ -218,10 +223,19 @@ struct sq_store {
 	int lock_fd; /* "<path>.lock", flock'ed shared while open (-1: none) */
 };
 
-static struct sq_store *SQ(hx_store *s) { return (struct sq_store *)s; }
+static struct sq_store *SQ(hx_store *s)
+{
+	return (struct sq_store *)s;
+}
 
-static void lock(struct sq_store *q) { pthread_mutex_lock(&q->mu); }
-static void unlock(struct sq_store *q) { pthread_mutex_unlock(&q->mu); }
+static void lock(struct sq_store *q)
+{
+	pthread_mutex_lock(&q->mu);
+}
+static void unlock(struct sq_store *q)
+{
+	pthread_mutex_unlock(&q->mu);
+}
 
 /* Turns an SQLite result code into a HEARTH_E* code with a message naming
  * what was being done and SQLite's reason. */
@@ -232,8 +246,7 @@ static int sq_err(struct sq_store *q, int rc, const char *what)
 	case SQLITE_NOMEM: return hx_err(HEARTH_ENOMEM, "%s: out of memory", what);
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
-		return hx_err(HEARTH_EFORMAT, "%s: the history database is corrupt or not a database (%s)", what,
-		              msg);
+		return hx_err(HEARTH_EFORMAT, "%s: the history database is corrupt or not a database (%s)", what, msg);
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		return hx_err(HEARTH_EIO, "%s: the history database is locked by another process (%s)", what, msg);
@@ -369,7 +382,7 @@ static int read_msg(sqlite3_stmt *st, hx_msg *m)
 	m->model = col_str(st, 6, &oom);
 	m->error = col_str(st, 7, &oom);
 	sqlite3_int64 a = sqlite3_column_int64(st, 8), b = sqlite3_column_int64(st, 9),
-		      g = sqlite3_column_int64(st, 10);
+	              g = sqlite3_column_int64(st, 10);
 	m->n_prompt = a >= 0 && a <= INT32_MAX ? (int32_t)a : 0;
 	m->n_cached = b >= 0 && b <= INT32_MAX ? (int32_t)b : 0;
 	m->n_gen = g >= 0 && g <= INT32_MAX ? (int32_t)g : 0;
@@ -990,27 +1003,27 @@ static int sq_search(hx_store *s, int64_t user, const char *fts, int limit, int 
 }
 
 static const struct hx_store_ops sqlite_ops = {
-	.name = "sqlite",
-	.close = sq_close,
-	.begin = sq_begin,
-	.commit = sq_commit,
-	.rollback = sq_rollback,
-	.user_create = sq_user_create,
-	.recover = sq_recover,
-	.check = sq_check,
-	.chat_create = sq_chat_create,
-	.chat_get = sq_chat_get,
-	.chat_list = sq_chat_list,
-	.chat_update = sq_chat_update,
-	.chat_touch = sq_chat_touch,
-	.chat_delete = sq_chat_delete,
-	.msg_add = sq_msg_add,
-	.msg_update = sq_msg_update,
-	.msg_get = sq_msg_get,
-	.msg_delete = sq_msg_delete,
-	.msg_list = sq_msg_list,
-	.msg_all = sq_msg_all,
-	.search = sq_search,
+    .name = "sqlite",
+    .close = sq_close,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .user_create = sq_user_create,
+    .recover = sq_recover,
+    .check = sq_check,
+    .chat_create = sq_chat_create,
+    .chat_get = sq_chat_get,
+    .chat_list = sq_chat_list,
+    .chat_update = sq_chat_update,
+    .chat_touch = sq_chat_touch,
+    .chat_delete = sq_chat_delete,
+    .msg_add = sq_msg_add,
+    .msg_update = sq_msg_update,
+    .msg_get = sq_msg_get,
+    .msg_delete = sq_msg_delete,
+    .msg_list = sq_msg_list,
+    .msg_all = sq_msg_all,
+    .search = sq_search,
 };
 
 /* ---- opening ------------------------------------------------------------------------ */
@@ -1168,8 +1181,7 @@ int store_sqlite_open(const char *path, hx_store **out)
 		if (fd >= 0)
 			close(fd);
 		else if (errno != EEXIST)
-			return hx_err(HEARTH_EIO, "%s: cannot create the history database: %s", path,
-			              strerror(errno));
+			return hx_err(HEARTH_EIO, "%s: cannot create the history database: %s", path, strerror(errno));
 	}
 	struct sq_store *q = hx_calloc(1, sizeof *q);
 	if (!q)
@@ -1190,7 +1202,7 @@ int store_sqlite_open(const char *path, hx_store **out)
 	int r = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (r != SQLITE_OK) {
 		rc = q->db ? hx_err(HEARTH_EIO, "cannot open: %s", sqlite3_errmsg(q->db))
-			   : hx_err(HEARTH_ENOMEM, "out of memory");
+		           : hx_err(HEARTH_ENOMEM, "out of memory");
 		goto fail;
 	}
 	sqlite3_extended_result_codes(q->db, 1);
