@@ -261,15 +261,13 @@ int main(int argc, char **argv)
 	char common[32], rare[32], q[128];
 	word(1, common);
 	word(4321, rare);
-	const char *queries[4];
-	char prefix[8];
+	char prefix[8], letter[2] = {rare[0], 0};
 	snprintf(prefix, sizeof prefix, "%.3s", rare);
 	snprintf(q, sizeof q, "%s %s", common, rare);
-	queries[0] = common;
-	queries[1] = rare;
-	queries[2] = prefix;
-	queries[3] = q;
-	for (int i = 0; i < 4; i++) {
+	/* the last word is a prefix: a common short word matches most messages,
+	 * a single letter is the first keystroke of a search-as-you-type box */
+	const char *queries[] = {common, letter, prefix, rare, q};
+	for (int i = 0; i < (int)HX_ARRAY_LEN(queries); i++) {
 		size_t hits = 0;
 		for (int r = 0; r < 5; r++) {
 			hx_hit *h;
