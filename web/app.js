@@ -371,7 +371,7 @@ $('scrim').addEventListener('click', closeDrawer);
 /* ---------------------------------------------------------------- messages */
 
 function fmtStats(st, m) {
-	if (!st) return '';
+	if (!st || !st.n_gen) return m && m.model === 'hearth' ? 'hearth' : '';
 	const parts = [];
 	if (st.n_gen !== undefined) parts.push(`${st.n_gen} tokens`);
 	if (st.tps) parts.push(`${st.tps.toFixed(1)} tok/s`);
@@ -381,7 +381,7 @@ function fmtStats(st, m) {
 }
 
 function statsTitle(st) {
-	if (!st) return '';
+	if (!st || !st.n_gen) return '';
 	return `prompt ${st.n_prompt ?? '?'} tokens (${st.n_cached ?? 0} cached) in ${Math.round(st.prompt_ms ?? 0)} ms\n` +
 		`generated ${st.n_gen ?? '?'} tokens in ${Math.round(st.gen_ms ?? 0)} ms`;
 }
@@ -432,7 +432,7 @@ function renderRec(rec) {
 	rec.stats.textContent = m.role === 'assistant' && !streaming ? fmtStats(m.stats, m) : '';
 	rec.stats.title = statsTitle(m.stats);
 	if (m.status === 'stopped') rec.stats.prepend(h('span', { class: 'badge', text: 'stopped' }), ' ');
-	if (m.truncated) rec.stats.append(` · ${m.truncated} earlier turns left out`);
+	if (m.truncated) rec.stats.append(` · ${m.truncated} earlier turn${m.truncated === 1 ? '' : 's'} left out (context full)`);
 	if (m.role === 'user' && m.created_at) rec.stats.textContent = new Date(m.created_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
@@ -607,7 +607,6 @@ function applyEvent(type, d) {
 		const m = { ...d.message };
 		if (d.truncated) m.truncated = d.truncated;
 		upsert(m);
-		if (rec && rec.el.classList.contains('focus-after')) rec.el.focus();
 		if (S.generating === m.id || S.generating) setGenerating(0);
 		if (S.chat) {
 			S.chat.updated_at = Date.now();
@@ -736,7 +735,6 @@ async function loadOlder() {
 	if (!first) return;
 	S.loadingOlder = true;
 	const s = el.scroller, fromBottom = s.scrollHeight - s.scrollTop;
-	const stick = S.stick;
 	S.stick = false;
 	try {
 		const page = await api.messages(S.chat.id, { before: first.m.id });
@@ -748,7 +746,7 @@ async function loadOlder() {
 		toast(`Could not load earlier messages: ${e.message}`, { error: true });
 	} finally {
 		S.loadingOlder = false;
-		S.stick = stick && false;
+		S.stick = false;
 	}
 }
 

@@ -4,12 +4,30 @@
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
+import net from 'node:net';
 
-const URL0 = process.env.HEARTH_URL;
+const SERVER = process.env.HEARTH_URL;
 const MODELS = (process.env.HEARTH_MODELS || '').split(',').filter(Boolean);
 const SHOTS = process.env.HEARTH_SHOTS || 'build/screenshots';
 const NOMODEL = process.env.HEARTH_URL_NOMODEL || '';
 fs.mkdirSync(SHOTS, { recursive: true });
+
+// The browser talks to the server through this TCP proxy, so the test can cut every connection at once
+// (a dropped network, as far as the page can tell) while the server keeps going.
+const socks = new Set();
+const eventRequests = []; // the head of each request for an event stream, as the server saw it
+const target = new URL(SERVER);
+const proxy = net.createServer((c) => {
+	const u = net.connect(Number(target.port), target.hostname);
+	socks.add(c); socks.add(u);
+	c.on('data', (b) => { for (const m of b.toString('latin1').matchAll(/GET \/api\/chats\/\d+\/events[^]*?\r\n\r\n/g)) eventRequests.push(m[0]); });
+	c.pipe(u); u.pipe(c);
+	const end = () => { c.destroy(); u.destroy(); socks.delete(c); socks.delete(u); };
+	c.on('error', end); u.on('error', end); c.on('close', end); u.on('close', end);
+});
+await new Promise((ok) => proxy.listen(0, '127.0.0.1', ok));
+const URL0 = `http://127.0.0.1:${proxy.address().port}`;
+const dropConnections = () => { const n = socks.size / 2; for (const x of socks) x.destroy(); socks.clear(); return n; };
 
 let step = '';
 const log = (...a) => console.log(...a);
@@ -37,6 +55,14 @@ function watch(page, name) {
 }
 const shot = async (page, name) => { await page.screenshot({ path: path.join(SHOTS, `${name}.png`) }); log(`screenshot ${SHOTS}/${name}.png`); };
 const lastAssistant = (page) => page.locator('#thread .msg.assistant').last();
+const maxMsgId = (page) => page.evaluate(() => Math.max(0, ...[...document.querySelectorAll('#thread .msg[data-id]')].map((n) => Number(n.dataset.id))));
+// waits for a finished assistant reply newer than message id `after`
+async function waitReply(page, after, timeout = 60000) {
+	await page.waitForFunction((a) => {
+		const m = [...document.querySelectorAll('#thread .msg.assistant')].pop();
+		return m && Number(m.dataset.id) > a && !m.classList.contains('streaming') && !document.querySelector('#thread .msg.pending');
+	}, after, { timeout });
+}
 async function waitIdle(page, timeout = 60000) {
 	await page.waitForFunction(() => !document.querySelector('#thread .msg.streaming') && document.querySelector('#stop').hidden, null, { timeout });
 }
@@ -74,7 +100,14 @@ try {
 	step = 'send';
 	await page.evaluate(() => {
 		window.__mut = 0;
-		new MutationObserver((ms) => { for (const m of ms) if (m.type === 'characterData') window.__mut++; })
+		// __lastPlain: the streamed reply text as shown just before the final html replaces it
+		new MutationObserver((ms) => {
+			for (const m of ms) {
+				if (m.type !== 'characterData') continue;
+				window.__mut++;
+				if (m.target.parentNode && m.target.parentNode.classList.contains('content')) window.__lastPlain = m.target.data;
+			}
+		})
 			.observe(document.getElementById('thread'), { characterData: true, subtree: true });
 	});
 	await page.locator('#composer-input').fill('Hello there, tell me a story about a lighthouse');
@@ -85,7 +118,7 @@ try {
 	await page.waitForSelector('#thread .msg.user', { timeout: 10000 });
 	await page.waitForURL(/\/c\/\d+$/);
 	const chatId = Number(new URL(page.url()).pathname.split('/').pop());
-	await waitIdle(page);
+	await waitReply(page, 0);
 	const streamed = await page.evaluate(() => window.__mut);
 	log(`streamed deltas applied: ${streamed}`);
 	check(streamed >= 2, `expected several streamed text updates, got ${streamed}`);
@@ -107,11 +140,28 @@ try {
 	await page.waitForSelector('#stop:not([hidden])', { timeout: 10000 });
 	await page.waitForFunction(() => { const m = [...document.querySelectorAll('#thread .msg.assistant')].pop(); return m && m.querySelector('.content').textContent.length > 20; }, null, { timeout: 20000 });
 	await shot(page, 'desktop-light-streaming');
+	// drop the connection mid-reply: the stream resumes (Last-Event-ID) without losing or repeating text
+	const nEvReq = eventRequests.length;
+	for (let i = 0; i < 3; i++) {
+		const lenBefore = await page.evaluate(() => window.__lastPlain.length);
+		const nReq = eventRequests.length;
+		log(`dropped ${dropConnections()} connections at ${lenBefore} chars`);
+		for (let t = 0; eventRequests.length === nReq; t++) {
+			check(t < 150, 'no reconnection of the event stream');
+			await new Promise((ok) => setTimeout(ok, 100));
+		}
+		await page.waitForFunction((n) => window.__lastPlain.length > n + 40, lenBefore, { timeout: 20000 });
+	}
+	const resumed = eventRequests.slice(nEvReq).filter((r) => /^Last-Event-ID: \d+\.\d+$/mi.test(r) || /last_event_id=\d+\.\d+/.test(r));
+	log(`event stream reconnections after the drops: ${eventRequests.length - nEvReq}, resuming with Last-Event-ID: ${resumed.length}`);
+	check(resumed.length >= 3, 'the event stream resumed after every drop');
 	await page.keyboard.press('Escape');
 	await waitIdle(page, 20000);
 	check(await lastAssistant(page).evaluate((n) => n.classList.contains('stopped')), 'stopped reply is marked');
 	const st = (await api('GET', `/api/chats/${chatId}/messages`)).messages.pop();
 	check(st.status === 'stopped', `stored status ${st.status}`);
+	const shown = await page.evaluate(() => window.__lastPlain);
+	check(shown === st.content, `streamed text differs from the stored reply (${shown.length} vs ${st.content.length} chars)`);
 	// back to a short reply
 	await page.click('#open-settings');
 	await page.fill('#settings [name=max_tokens]', '48');
@@ -209,10 +259,10 @@ try {
 	if (MODELS.length > 1) {
 		await page.selectOption('#model-select', MODELS[1]);
 		await page.waitForFunction(async ([id, m]) => (await (await fetch(`/api/chats/${id}`)).json()).model === m, [chatId, MODELS[1]]);
+		const m0 = await maxMsgId(page);
 		await page.locator('#composer-input').fill('And with the other model?');
 		await page.keyboard.press('Enter');
-		await page.waitForFunction((n) => document.querySelectorAll('#thread .msg.user').length === n, 3);
-		await waitIdle(page);
+		await waitReply(page, m0);
 		const last = (await api('GET', `/api/chats/${chatId}/messages`)).messages.pop();
 		check(last.model === MODELS[1], `reply model ${last.model}`);
 		check((await lastAssistant(page).locator('.stats').textContent()).includes(MODELS[1]), 'stats name the model');
@@ -227,7 +277,7 @@ try {
 	check(await page.locator('#composer-input').inputValue() === '/help', 'slash completion');
 	await page.keyboard.press('Enter');
 	await page.waitForURL(/\/c\/\d+$/);
-	await waitIdle(page);
+	await waitReply(page, 0);
 	check(/\/status/.test(await lastAssistant(page).locator('.content').textContent()), '/help lists commands');
 
 	// ---- XSS: hostile content in an imported chat is inert
@@ -284,6 +334,7 @@ try {
 		await page.waitForSelector('#thread .msg.assistant .content.md');
 		if (await page.locator('#thread .thinking:not([hidden]) summary').count()) {
 			await page.click('#thread .thinking:not([hidden]) summary');
+			await page.waitForTimeout(250);
 			check(await page.locator('#thread .thinking[open] .think-text').isVisible(), 'thinking expands');
 			await shot(page, 'desktop-light-thinking');
 		} else log('note: imported reasoning not kept by the server');
@@ -297,6 +348,7 @@ try {
 	await page.goto(`${URL0}/c/${chatId}`);
 	await page.waitForSelector('#thread .msg.assistant .content.md');
 	const nUser = await page.locator('#thread .msg.user:not(.pending)').count();
+	const m1 = await maxMsgId(page);
 	await ctx.setOffline(true);
 	await page.waitForSelector('#conn.offline', { timeout: 20000 });
 	await page.locator('#composer-input').fill('Sent after reconnecting');
@@ -305,7 +357,7 @@ try {
 	await shot(page, 'desktop-light-offline');
 	await ctx.setOffline(false);
 	await page.waitForFunction((n) => document.querySelectorAll('#thread .msg.user:not(.pending)').length === n + 1 && !document.querySelector('.msg.pending'), nUser, { timeout: 30000 });
-	await waitIdle(page);
+	await waitReply(page, m1);
 	const lastUser = (await api('GET', `/api/chats/${chatId}/messages`)).messages.filter((m) => m.role === 'user').pop();
 	check(lastUser.content === 'Sent after reconnecting', 'queued message stored');
 
@@ -317,6 +369,7 @@ try {
 	await dpage.goto(`${URL0}/c/${th ? th.id : chatId}`);
 	await dpage.waitForSelector('#thread .msg.assistant .content.md');
 	if (await dpage.locator('#thread .thinking:not([hidden]) summary').count()) await dpage.click('#thread .thinking:not([hidden]) summary');
+	await dpage.waitForTimeout(250);
 	const bg = await dpage.evaluate(() => getComputedStyle(document.body).backgroundColor);
 	check(bg !== 'rgb(247, 247, 245)', `dark background ${bg}`);
 	await shot(dpage, 'desktop-dark-chat');
