@@ -1,22 +1,57 @@
-// The hearth web UI in headless chromium against a real `hearth serve` (started by tests/e2e/web.sh).
-// env: HEARTH_URL, HEARTH_MODELS (comma list, the server's models), HEARTH_URL_NOMODEL (optional: a server
-// without a model), HEARTH_SHOTS (screenshot dir), CHROMIUM (browser binary).
+// The hearth web UI in headless chromium against the real `hearth serve` (run by tests/e2e/web.sh).
+// env: HEARTH_BIN, HEARTH_TESTDATA, HEARTH_DATA (an empty temp dir), HEARTH_SHOTS (screenshot dir),
+// CHROMIUM (browser binary). Starts the servers itself: two models with history in HEARTH_DATA (restarted
+// once, killed mid-reply), and one without a model.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
+import { spawn } from 'node:child_process';
 
-const SERVER = process.env.HEARTH_URL;
-const MODELS = (process.env.HEARTH_MODELS || '').split(',').filter(Boolean);
+const BIN = process.env.HEARTH_BIN;
+const TD = process.env.HEARTH_TESTDATA;
+const DATA = process.env.HEARTH_DATA;
+const MODELS = ['spm', 'qwen3'];
 const SHOTS = process.env.HEARTH_SHOTS || 'build/screenshots';
-const NOMODEL = process.env.HEARTH_URL_NOMODEL || '';
 fs.mkdirSync(SHOTS, { recursive: true });
+
+const servers = new Set();
+// Starts hearth serve; resolves with { proc, url } once it answers /health with `want`.
+async function startServer(args, want = 200) {
+	const proc = spawn(BIN, ['serve', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+	servers.add(proc);
+	let err = '';
+	const url = await new Promise((ok, fail) => {
+		proc.stderr.on('data', (b) => {
+			err += b;
+			const m = /listening on (http:\/\/[^/\s]+)\//.exec(err);
+			if (m) ok(m[1]);
+		});
+		proc.on('exit', (c) => fail(new Error(`hearth serve exited ${c}: ${err}`)));
+		setTimeout(() => fail(new Error(`hearth serve did not start: ${err}`)), 20000);
+	});
+	proc.stderr.removeAllListeners('data');
+	proc.stderr.on('data', (b) => { if (process.env.HEARTH_WEB_VERBOSE) process.stderr.write(b); });
+	for (let i = 0; ; i++) {
+		const r = await fetch(`${url}/health`).catch(() => null);
+		if (r && r.status === want) break;
+		if (i > 300) throw new Error(`${url} not ready`);
+		await new Promise((ok) => setTimeout(ok, 100));
+	}
+	return { proc, url };
+}
+const mainArgs = ['-m', `${TD}/models/llama-spm-f32.gguf`, '--alias', 'spm', '-m', `${TD}/models/qwen3-f32.gguf`,
+	'--alias', 'qwen3', '--parallel', '2', '-t', '2', '--data-dir', DATA, '--keepalive', '1'];
+let main = await startServer(mainArgs);
+const SERVER = main.url;
+const nomodel = await startServer(['--data-dir', `${DATA}/nomodel`], 503);
+const NOMODEL = nomodel.url;
 
 // The browser talks to the server through this TCP proxy, so the test can cut every connection at once
 // (a dropped network, as far as the page can tell) while the server keeps going.
 const socks = new Set();
 const eventRequests = []; // the head of each request for an event stream, as the server saw it
-const target = new URL(SERVER);
+let target = new URL(SERVER);
 const proxy = net.createServer((c) => {
 	const u = net.connect(Number(target.port), target.hostname);
 	socks.add(c); socks.add(u);
@@ -401,6 +436,36 @@ try {
 	await shot(ppage, 'phone-empty');
 	await pctx.close();
 
+	// ---- the server dies mid-reply and comes back: the stream's Last-Event-ID is unknown to the new server,
+	// which answers `resync`; the page reloads the messages and shows the reply as interrupted
+	step = 'restart';
+	const rctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+	const rpage = await rctx.newPage();
+	watch(rpage, 'restart');
+	await api('PATCH', `/api/chats/${chatId}`, { params: { max_tokens: 100000 } });
+	await rpage.goto(`${URL0}/c/${chatId}`);
+	await rpage.waitForSelector('#thread .msg.assistant .content.md');
+	const r0 = await maxMsgId(rpage);
+	await rpage.locator('#composer-input').fill('One more long one');
+	await rpage.keyboard.press('Enter');
+	await rpage.waitForFunction(() => { const m = [...document.querySelectorAll('#thread .msg.assistant')].pop(); return m && m.classList.contains('streaming') && m.querySelector('.content').textContent.length > 200; }, null, { timeout: 20000 });
+	main.proc.kill('SIGKILL');
+	await new Promise((ok) => main.proc.once('exit', ok));
+	dropConnections();
+	await rpage.waitForSelector('#conn.offline', { state: 'attached', timeout: 20000 });
+	const nEv = eventRequests.length;
+	main = await startServer(mainArgs);
+	target = new URL(main.url);
+	await waitReply(rpage, r0, 30000);
+	check(eventRequests.slice(nEv).some((r) => /last-event-id: \d+\.\d+/i.test(r) || /last_event_id=\d+\.\d+/.test(r)), 'the stream came back with its Last-Event-ID');
+	const interrupted = (await api('GET', `/api/chats/${chatId}/messages`)).messages.pop();
+	check(interrupted.role === 'assistant' && interrupted.status === 'error', `after the crash: ${interrupted.status}`);
+	check(await lastAssistant(rpage).evaluate((n) => n.classList.contains('error') && !n.querySelector('.msg-error').hidden), 'the interrupted reply is shown as failed');
+	await rpage.waitForSelector('#conn.online', { state: 'attached', timeout: 20000 });
+	check(await rpage.locator('#stop').isHidden(), 'stop button gone');
+	await shot(rpage, 'desktop-light-interrupted');
+	await rctx.close();
+
 	// ---- a server without a model says so
 	if (NOMODEL) {
 		step = 'nomodel';
@@ -418,10 +483,13 @@ try {
 	check(problems.length === 0, `\n  ${problems.join('\n  ')}`);
 	log('web ui: all checks passed');
 	await browser.close();
+	for (const p of servers) p.kill();
+	process.exit(0);
 } catch (e) {
 	console.error(`FAIL ${e.message}`);
 	for (const c of browser.contexts()) for (const p of c.pages()) await p.screenshot({ path: path.join(SHOTS, `failure-${step}.png`) }).catch(() => {});
 	if (problems.length) console.error(problems.join('\n'));
 	await browser.close();
+	for (const p of servers) p.kill();
 	process.exit(1);
 }
