@@ -438,12 +438,62 @@ static void put_href(struct out *o, const MD_ATTRIBUTE *a)
 
 /* ---- the writer ------------------------------------------------------------------- */
 
+/* Every element we open is pushed with the text that closes it, and every leave
+ * callback pops: the output stays balanced even if md4c's callbacks do not nest
+ * (fuzzing found a span left inside an image that was entered after it). */
+enum open_kind { OPEN_BLOCK, OPEN_SPAN, OPEN_LINK, OPEN_IMG };
+
+struct open {
+	const char *close; /* written when the element ends ("" for nothing) */
+	size_t start;      /* output length after the opening tag (images: was there alt text?) */
+	unsigned char kind;
+	bool outer_img;    /* the outermost image: it needs visible text */
+};
+
 struct writer {
 	struct out o;
+	struct open *stack;
+	size_t depth, cap;
 	int link_depth; /* links inside links are written as their text */
 	int img_depth;  /* inside an image: text only (its alt text) */
-	size_t img_start;
 };
+
+static void push(struct writer *w, enum open_kind kind, const char *close)
+{
+	if (w->o.fail)
+		return;
+	if (w->depth == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 32;
+		struct open *st = realloc(w->stack, cap * sizeof *st);
+		if (!st) {
+			w->o.fail = true;
+			return;
+		}
+		w->stack = st;
+		w->cap = cap;
+	}
+	if (kind == OPEN_LINK)
+		w->link_depth++;
+	if (kind == OPEN_IMG)
+		w->img_depth++;
+	w->stack[w->depth++] = (struct open){
+		.close = close, .start = w->o.len, .kind = (unsigned char)kind,
+		.outer_img = kind == OPEN_IMG && w->img_depth == 1};
+}
+
+static enum open_kind pop(struct writer *w)
+{
+	struct open e = w->stack[--w->depth];
+	if (e.kind == OPEN_LINK)
+		w->link_depth--;
+	if (e.kind == OPEN_IMG) {
+		if (e.outer_img && w->o.len == e.start)
+			puts_(&w->o, "image"); /* no alt text: still something to click */
+		w->img_depth--;
+	}
+	puts_(&w->o, e.close);
+	return (enum open_kind)e.kind;
+}
 
 static int w_status(struct writer *w)
 {
@@ -460,15 +510,25 @@ static const char *align_attr(MD_ALIGN a)
 	}
 }
 
+static const char *const h_open[] = {"<h1>", "<h2>", "<h3>", "<h4>", "<h5>", "<h6>"};
+static const char *const h_close[] = {"</h1>\n", "</h2>\n", "</h3>\n", "</h4>\n", "</h5>\n", "</h6>\n"};
+
 static int enter_block(MD_BLOCKTYPE type, void *detail, void *ud)
 {
 	struct writer *w = ud;
 	struct out *o = &w->o;
+	const char *close = "";
 	char tmp[64];
 	switch (type) {
 	case MD_BLOCK_DOC: break;
-	case MD_BLOCK_QUOTE: puts_(o, "<blockquote>\n"); break;
-	case MD_BLOCK_UL: puts_(o, "<ul>\n"); break;
+	case MD_BLOCK_QUOTE:
+		puts_(o, "<blockquote>\n");
+		close = "</blockquote>\n";
+		break;
+	case MD_BLOCK_UL:
+		puts_(o, "<ul>\n");
+		close = "</ul>\n";
+		break;
 	case MD_BLOCK_OL: {
 		const MD_BLOCK_OL_DETAIL *d = detail;
 		if (d->start == 1)
@@ -477,6 +537,7 @@ static int enter_block(MD_BLOCKTYPE type, void *detail, void *ud)
 			snprintf(tmp, sizeof tmp, "<ol start=\"%u\">\n", d->start);
 			puts_(o, tmp);
 		}
+		close = "</ol>\n";
 		break;
 	}
 	case MD_BLOCK_LI: {
@@ -489,21 +550,23 @@ static int enter_block(MD_BLOCKTYPE type, void *detail, void *ud)
 			                   "class=\"task-list-item-checkbox\" disabled checked>");
 		else
 			puts_(o, "<li>");
+		close = "</li>\n";
 		break;
 	}
 	case MD_BLOCK_HR: puts_(o, "<hr>\n"); break;
 	case MD_BLOCK_H: {
 		const MD_BLOCK_H_DETAIL *d = detail;
 		unsigned lv = d->level < 1 ? 1 : d->level > 6 ? 6 : d->level;
-		snprintf(tmp, sizeof tmp, "<h%u>", lv);
-		puts_(o, tmp);
+		puts_(o, h_open[lv - 1]);
+		close = h_close[lv - 1];
 		break;
 	}
 	case MD_BLOCK_CODE: {
 		const MD_BLOCK_CODE_DETAIL *d = detail;
 		char lang[LANG_MAX + 1];
 		size_t n = 0;
-		for (MD_SIZE i = 0; d->lang.text && i < d->lang.size && n < LANG_MAX; i++) {
+		MD_SIZE size = d->lang.text ? (MD_SIZE)in_src(o, d->lang.text, d->lang.size) : 0;
+		for (MD_SIZE i = 0; i < size && n < LANG_MAX; i++) {
 			char c = d->lang.text[i];
 			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
 			    c == '+' || c == '-')
@@ -517,135 +580,109 @@ static int enter_block(MD_BLOCKTYPE type, void *detail, void *ud)
 			putc_(o, '"');
 		}
 		putc_(o, '>');
+		close = "</code></pre>\n";
 		break;
 	}
 	case MD_BLOCK_HTML: break; /* not produced with MD_FLAG_NOHTML; its text is escaped anyway */
-	case MD_BLOCK_P: puts_(o, "<p>"); break;
-	case MD_BLOCK_TABLE: puts_(o, "<table>\n"); break;
-	case MD_BLOCK_THEAD: puts_(o, "<thead>\n"); break;
-	case MD_BLOCK_TBODY: puts_(o, "<tbody>\n"); break;
-	case MD_BLOCK_TR: puts_(o, "<tr>"); break;
+	case MD_BLOCK_P:
+		puts_(o, "<p>");
+		close = "</p>\n";
+		break;
+	case MD_BLOCK_TABLE:
+		puts_(o, "<table>\n");
+		close = "</table>\n";
+		break;
+	case MD_BLOCK_THEAD:
+		puts_(o, "<thead>\n");
+		close = "</thead>\n";
+		break;
+	case MD_BLOCK_TBODY:
+		puts_(o, "<tbody>\n");
+		close = "</tbody>\n";
+		break;
+	case MD_BLOCK_TR:
+		puts_(o, "<tr>");
+		close = "</tr>\n";
+		break;
 	case MD_BLOCK_TH:
 	case MD_BLOCK_TD: {
 		const MD_BLOCK_TD_DETAIL *d = detail;
 		puts_(o, type == MD_BLOCK_TH ? "<th" : "<td");
 		puts_(o, align_attr(d->align));
 		putc_(o, '>');
+		close = type == MD_BLOCK_TH ? "</th>" : "</td>";
 		break;
 	}
 	}
+	push(w, OPEN_BLOCK, close);
 	return w_status(w);
 }
 
+/* Closes the innermost block and any span md4c left open inside it. */
 static int leave_block(MD_BLOCKTYPE type, void *detail, void *ud)
 {
 	struct writer *w = ud;
-	struct out *o = &w->o;
-	switch (type) {
-	case MD_BLOCK_DOC: break;
-	case MD_BLOCK_QUOTE: puts_(o, "</blockquote>\n"); break;
-	case MD_BLOCK_UL: puts_(o, "</ul>\n"); break;
-	case MD_BLOCK_OL: puts_(o, "</ol>\n"); break;
-	case MD_BLOCK_LI: puts_(o, "</li>\n"); break;
-	case MD_BLOCK_HR: break;
-	case MD_BLOCK_H: {
-		const MD_BLOCK_H_DETAIL *d = detail;
-		unsigned lv = d->level < 1 ? 1 : d->level > 6 ? 6 : d->level;
-		char tmp[16];
-		snprintf(tmp, sizeof tmp, "</h%u>\n", lv);
-		puts_(o, tmp);
-		break;
-	}
-	case MD_BLOCK_CODE: puts_(o, "</code></pre>\n"); break;
-	case MD_BLOCK_HTML: break;
-	case MD_BLOCK_P: puts_(o, "</p>\n"); break;
-	case MD_BLOCK_TABLE: puts_(o, "</table>\n"); break;
-	case MD_BLOCK_THEAD: puts_(o, "</thead>\n"); break;
-	case MD_BLOCK_TBODY: puts_(o, "</tbody>\n"); break;
-	case MD_BLOCK_TR: puts_(o, "</tr>\n"); break;
-	case MD_BLOCK_TH: puts_(o, "</th>"); break;
-	case MD_BLOCK_TD: puts_(o, "</td>"); break;
-	}
+	while (w->depth > 0 && pop(w) != OPEN_BLOCK)
+		;
 	return w_status(w);
 }
 
 /* The simple spans' tags; NULL for spans written otherwise or not at all. */
-static const char *span_tag(MD_SPANTYPE type)
+static const char *span_tag(MD_SPANTYPE type, bool close)
 {
 	switch (type) {
-	case MD_SPAN_EM: return "em";
-	case MD_SPAN_STRONG: return "strong";
-	case MD_SPAN_CODE: return "code";
-	case MD_SPAN_DEL: return "del";
+	case MD_SPAN_EM: return close ? "</em>" : "<em>";
+	case MD_SPAN_STRONG: return close ? "</strong>" : "<strong>";
+	case MD_SPAN_CODE: return close ? "</code>" : "<code>";
+	case MD_SPAN_DEL: return close ? "</del>" : "<del>";
 	default: return NULL; /* links and images below; math, wiki links, underline are off */
 	}
+}
+
+static void put_link_open(struct out *o, const char *cls, const MD_ATTRIBUTE *href, const MD_ATTRIBUTE *title)
+{
+	puts_(o, "<a");
+	puts_(o, cls);
+	put_href(o, href);
+	puts_(o, link_attrs);
+	if (title->size) {
+		puts_(o, " title=\"");
+		put_attr(o, title);
+		putc_(o, '"');
+	}
+	putc_(o, '>');
 }
 
 static int enter_span(MD_SPANTYPE type, void *detail, void *ud)
 {
 	struct writer *w = ud;
 	struct out *o = &w->o;
+	bool plain = w->link_depth > 0 || w->img_depth > 0; /* no nested links; images: text only */
 	if (type == MD_SPAN_A) {
 		const MD_SPAN_A_DETAIL *d = detail;
-		if (++w->link_depth == 1 && w->img_depth == 0) {
-			puts_(o, "<a");
-			put_href(o, &d->href);
-			puts_(o, link_attrs);
-			if (d->title.size) {
-				puts_(o, " title=\"");
-				put_attr(o, &d->title);
-				putc_(o, '"');
-			}
-			putc_(o, '>');
-		}
+		if (!plain)
+			put_link_open(o, "", &d->href, &d->title);
+		push(w, OPEN_LINK, plain ? "" : "</a>");
 	} else if (type == MD_SPAN_IMG) {
 		const MD_SPAN_IMG_DETAIL *d = detail;
-		if (++w->img_depth == 1 && w->link_depth == 0) {
-			puts_(o, "<a class=\"md-image\"");
-			put_href(o, &d->src);
-			puts_(o, link_attrs);
-			if (d->title.size) {
-				puts_(o, " title=\"");
-				put_attr(o, &d->title);
-				putc_(o, '"');
-			}
-			putc_(o, '>');
-		}
-		if (w->img_depth == 1)
-			w->img_start = o->len;
-	} else if (w->img_depth == 0) {
-		const char *tag = span_tag(type);
-		if (tag) {
-			putc_(o, '<');
+		if (!plain)
+			put_link_open(o, " class=\"md-image\"", &d->src, &d->title);
+		push(w, OPEN_IMG, plain ? "" : "</a>");
+	} else {
+		const char *tag = w->img_depth ? NULL : span_tag(type, false);
+		if (tag)
 			puts_(o, tag);
-			putc_(o, '>');
-		}
+		push(w, OPEN_SPAN, tag ? span_tag(type, true) : "");
 	}
 	return w_status(w);
 }
 
+/* Closes the innermost open span (never a block: a stray leave is ignored). */
 static int leave_span(MD_SPANTYPE type, void *detail, void *ud)
 {
 	struct writer *w = ud;
-	struct out *o = &w->o;
-	if (type == MD_SPAN_A) {
-		if (w->link_depth == 1 && w->img_depth == 0)
-			puts_(o, "</a>");
-		w->link_depth--;
-	} else if (type == MD_SPAN_IMG) {
-		if (w->img_depth == 1 && o->len == w->img_start)
-			puts_(o, "image"); /* no alt text: still something to click */
-		if (w->img_depth == 1 && w->link_depth == 0)
-			puts_(o, "</a>");
-		w->img_depth--;
-	} else if (w->img_depth == 0) {
-		const char *tag = span_tag(type);
-		if (tag) {
-			puts_(o, "</");
-			puts_(o, tag);
-			putc_(o, '>');
-		}
-	}
+	if (w->depth > 0 && w->stack[w->depth - 1].kind != OPEN_BLOCK)
+		pop(w);
 	return w_status(w);
 }
 
@@ -706,7 +743,10 @@ char *srv_markdown_html(const char *md, size_t md_len, size_t *len)
 	w.o.src = copy;
 	w.o.src_len = n;
 	int rc = md_parse(copy, (MD_SIZE)n, &p, &w);
+	while (rc == 0 && w.depth > 0 && !w.o.fail) /* md4c left something open */
+		pop(&w);
 	free(copy);
+	free(w.stack);
 	if (rc != 0 || w.o.fail) {
 		free(w.o.buf);
 		if (!w.o.over)
