@@ -391,6 +391,49 @@ static void test_pool(void **state)
 	assert_int_equal(kern_pool_size(NULL), 1);
 }
 
+/* Every (row, column) result of a table's mm is the same bits whatever the call's
+ * shape: one column at a time (decode) or many (the batch kernels), so a token's
+ * logits do not depend on what else is in its batch. */
+static void test_mm_shape_identical(void **state)
+{
+	(void)state;
+	const kern_isa *t[2];
+	int nt = simd_tables(t);
+	if (!nt)
+		skip();
+	enum { NR = 37, NC = 21 };
+	for (int i = 0; i < nt; i++) {
+		for (size_t k = 0; k < HX_ARRAY_LEN(k_types); k++) {
+			const int type = k_types[k], at = kern_vec_dot_type(type);
+			const int64_t n = hearth_type_block_size(type) == 1 ? 517 : 3 * QK_K;
+			if (n % hearth_type_block_size(type) != 0)
+				continue;
+			const size_t ldw = kern_row_size(type, n), lda = kern_row_size(at, n);
+			float *xw = hx_malloc(sizeof(float) * (size_t)(n * NR)), *xa = hx_malloc(sizeof(float) * (size_t)(n * NC));
+			uint8_t *w = hx_malloc(ldw * NR), *a = hx_malloc(lda * NC);
+			float s0[NR * NC], s1[NR * NC];
+			assert_true(xw && xa && w && a);
+			fill_rows(xw, NR, n);
+			fill_rows(xa, NC, n);
+			kern_quantize_rows(type, xw, w, NR, n);
+			for (int c = 0; c < NC; c++)
+				t[i]->act[at](xa + c * n, a + c * lda, n);
+			t[i]->mm[type](n, NR, NC, s0, NR, w, ldw, a, lda);
+			for (int c = 0; c < NC; c++)
+				t[i]->mm[type](n, NR, 1, s1 + c * NR, NR, w, ldw, a + c * lda, lda);
+			if (memcmp(s0, s1, sizeof s0) != 0) {
+				print_error("%s %s: %d columns at once differ from one at a time\n", t[i]->name,
+				            hearth_type_name(type), NC);
+				fail();
+			}
+			free(xw);
+			free(xa);
+			free(w);
+			free(a);
+		}
+	}
+}
+
 /* ---- matmul ---- */
 
 static void test_matmul(void **state)
@@ -466,7 +509,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_dispatch),      cmocka_unit_test(test_isa_env),      cmocka_unit_test(test_mm_vs_scalar),
 	        cmocka_unit_test(test_act_exact),     cmocka_unit_test(test_f16_and_helpers),
-	        cmocka_unit_test(test_pool),          cmocka_unit_test(test_matmul),
+	        cmocka_unit_test(test_pool),          cmocka_unit_test(test_matmul),      cmocka_unit_test(test_mm_shape_identical),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

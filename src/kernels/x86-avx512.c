@@ -20,6 +20,8 @@
 #define SIMD_MM_F32 zfmm_f32
 #define SIMD_MM_F16 zfmm_f16
 #define SIMD_MM_BF16 zfmm_bf16
+#define SIMD_MM_Q4_K kpmm_q4_K
+#define SIMD_MM_Q6_K kpmm_q6_K
 #include "kernels/x86-simd.h"
 
 #include <math.h>
@@ -454,6 +456,221 @@ AI __m512 zld_bf16(const uint8_t *p, int64_t i)
 DEFINE_ZTILE_FLOAT(f32)
 DEFINE_ZTILE_FLOAT(f16)
 DEFINE_ZTILE_FLOAT(bf16)
+
+/* ---------------------------------------------------------------------------------
+ * Q4_K and Q6_K batches: 16 weight rows per zmm, one row per 32-bit lane.
+ *
+ * The 256-bit tiles spend a vpmaddubsw + vpmaddwd pair on every 32 products
+ * because the sub-block scale has to be applied before the lanes of a sub-block
+ * are summed.  Here 16 rows x (a chunk of super-blocks) are first repacked on the
+ * stack so that lane r of packed vector q[G] holds quants 4G..4G+3 of row r
+ * (unpacked to bytes).  vpdpbusd against the 4 activation bytes 4G..4G+3 broadcast
+ * then accumulates each row's sub-block dot in its own lane, and the sub-block
+ * scale is applied once per lane group:
+ *   Q4_K: half sub-blocks of 16 (|dot| <= 16 * 15 * 128 fits int16) times the
+ *         scale with one vpdpwssd, mins with one vpdpwssd per sub-block against
+ *         the pairs of activation block sums;
+ *   Q6_K: sub-blocks of 16 times the int8 scale with vpmulld.
+ * Each super-block's integer sum is exact and is applied with the same two (Q4_K)
+ * or one (Q6_K) float FMA as in tile_q4_K / tile_q6_K, so every (row, column)
+ * gets the same bits on either path.  The repacking (gathers) is shared by all
+ * the columns of the call.
+ * ------------------------------------------------------------------------------- */
+
+#define KP_C 8   /* columns per pass */
+#define KP_KC 4  /* super-blocks per packed chunk */
+#define KP_MINC 2 /* fewer columns: the tiles */
+
+struct kp_q4k {
+	__m512i q[64];
+	int32_t sc[8][16]; /* sub-block scale in the low 16 bits */
+	int32_t mn[8][16]; /* min in both 16-bit halves */
+	float d[16], dmin[16];
+};
+
+struct kp_q6k {
+	__m512i q[64];
+	int32_t sc[16][16]; /* int8 scale, sign-extended */
+	int32_t pr[8][16];  /* scales 2i (low) and 2i+1 (high) as int16 */
+	float d[16];
+};
+
+AI __m512i kp_idx(size_t ldw) { return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32((int)ldw)); }
+
+AI __m512i kp_gather(__m512i idx, const uint8_t *p) { return _mm512_i32gather_epi32(idx, (const void *)p, 1); }
+
+static void kp_pack_q4_K(struct kp_q4k *P, const uint8_t *w, size_t ldw)
+{
+	const __m512i idx = kp_idx(ldw), m4 = _mm512_set1_epi8(0x0F);
+	const block_q4_K *x0 = (const block_q4_K *)w;
+	for (int k = 0; k < 4; k++)
+		for (int g = 0; g < 8; g++) {
+			const __m512i v = kp_gather(idx, x0->qs + 32 * k + 4 * g);
+			P->q[16 * k + g] = _mm512_and_si512(v, m4);
+			P->q[16 * k + 8 + g] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+		}
+	for (int r = 0; r < 16; r++) {
+		const block_q4_K *x = (const block_q4_K *)(w + (size_t)r * ldw);
+		uint8_t sm[16];
+		_mm_storeu_si128((__m128i *)sm, k4_scales(x->scales));
+		for (int j = 0; j < 8; j++) {
+			P->sc[j][r] = sm[j];
+			P->mn[j][r] = sm[8 + j] * 0x10001;
+		}
+		P->d[r] = f16f(x->d);
+		P->dmin[r] = f16f(x->dmin);
+	}
+}
+
+static void kp_pack_q6_K(struct kp_q6k *P, const uint8_t *w, size_t ldw)
+{
+	const __m512i idx = kp_idx(ldw), m4 = _mm512_set1_epi8(0x0F), m3 = _mm512_set1_epi8(3);
+	const block_q6_K *x0 = (const block_q6_K *)w;
+	for (int h = 0; h < 2; h++)
+		for (int g = 0; g < 8; g++) {
+			const __m512i A = kp_gather(idx, x0->ql + 64 * h + 4 * g);
+			const __m512i B = kp_gather(idx, x0->ql + 64 * h + 32 + 4 * g);
+			const __m512i H = kp_gather(idx, x0->qh + 32 * h + 4 * g);
+			P->q[32 * h + g] = _mm512_or_si512(_mm512_and_si512(A, m4), _mm512_slli_epi16(_mm512_and_si512(H, m3), 4));
+			P->q[32 * h + 8 + g] = _mm512_or_si512(_mm512_and_si512(B, m4),
+			                                       _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(H, 2), m3), 4));
+			P->q[32 * h + 16 + g] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(A, 4), m4),
+			                                        _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(H, 4), m3), 4));
+			P->q[32 * h + 24 + g] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(B, 4), m4),
+			                                        _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(H, 6), m3), 4));
+		}
+	for (int r = 0; r < 16; r++) {
+		const block_q6_K *x = (const block_q6_K *)(w + (size_t)r * ldw);
+		for (int j = 0; j < 16; j++)
+			P->sc[j][r] = x->scales[j];
+		for (int i = 0; i < 8; i++)
+			P->pr[i][r] = (int32_t)((uint32_t)(uint16_t)x->scales[2 * i] | (uint32_t)(uint16_t)x->scales[2 * i + 1] << 16);
+		P->d[r] = f16f(x->d);
+	}
+}
+
+/* 4 bytes of an activation row as a broadcast dword */
+AI __m512i kp_b4(const void *p)
+{
+	int32_t v;
+	memcpy(&v, p, 4);
+	return _mm512_set1_epi32(v);
+}
+
+/* One super-block of 16 rows against C columns (y: the columns' blocks, lda apart). */
+AI void kp_q4_K_sb(const int C, const struct kp_q4k *P, const uint8_t *y, size_t lda, __m512 *acc)
+{
+	__m512i sumi[KP_C];
+	UNROLL for (int c = 0; c < C; c++) sumi[c] = _mm512_setzero_si512();
+	UNROLL for (int j = 0; j < 8; j++) {
+		const __m512i sc = _mm512_load_si512(P->sc[j]);
+		UNROLL for (int h = 0; h < 2; h++) {
+			__m512i t[KP_C];
+			UNROLL for (int c = 0; c < C; c++) t[c] = _mm512_setzero_si512();
+			UNROLL for (int g = 0; g < 4; g++) {
+				const __m512i wq = _mm512_load_si512(&P->q[8 * j + 4 * h + g]);
+				UNROLL for (int c = 0; c < C; c++) t[c] = _mm512_dpbusd_epi32(
+				        t[c], wq, kp_b4(((const block_q8_K *)(y + (size_t)c * lda))->qs + 32 * j + 16 * h + 4 * g));
+			}
+			UNROLL for (int c = 0; c < C; c++) sumi[c] = _mm512_dpwssd_epi32(sumi[c], t[c], sc);
+		}
+	}
+	const __m512 d = _mm512_load_ps(P->d), dmin = _mm512_load_ps(P->dmin);
+	UNROLL for (int c = 0; c < C; c++) {
+		const block_q8_K *a = (const block_q8_K *)(y + (size_t)c * lda);
+		__m512i mi = _mm512_setzero_si512();
+		UNROLL for (int j = 0; j < 8; j++) mi = _mm512_dpwssd_epi32(mi, _mm512_load_si512(P->mn[j]), kp_b4(a->bsums + 2 * j));
+		const __m512 dy = _mm512_set1_ps(a->d);
+		acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[c]), _mm512_mul_ps(d, dy), acc[c]);
+		acc[c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mi), _mm512_mul_ps(dmin, dy), acc[c]);
+	}
+}
+
+AI void kp_q6_K_sb(const int C, const struct kp_q6k *P, const uint8_t *y, size_t lda, __m512 *acc)
+{
+	__m512i sumi[KP_C];
+	UNROLL for (int c = 0; c < C; c++) sumi[c] = _mm512_setzero_si512();
+	UNROLL for (int j = 0; j < 16; j++) {
+		__m512i t[KP_C];
+		UNROLL for (int c = 0; c < C; c++) t[c] = _mm512_setzero_si512();
+		UNROLL for (int g = 0; g < 4; g++) {
+			const __m512i wq = _mm512_load_si512(&P->q[4 * j + g]);
+			UNROLL for (int c = 0; c < C; c++) t[c] = _mm512_dpbusd_epi32(
+			        t[c], wq, kp_b4(((const block_q8_K *)(y + (size_t)c * lda))->qs + 16 * j + 4 * g));
+		}
+		const __m512i sc = _mm512_load_si512(P->sc[j]);
+		UNROLL for (int c = 0; c < C; c++) sumi[c] = _mm512_add_epi32(sumi[c], _mm512_mullo_epi32(t[c], sc));
+	}
+	const __m512 d = _mm512_load_ps(P->d);
+	UNROLL for (int c = 0; c < C; c++) {
+		const block_q8_K *a = (const block_q8_K *)(y + (size_t)c * lda);
+		__m512i off = _mm512_setzero_si512();
+		UNROLL for (int i = 0; i < 8; i++) off = _mm512_dpwssd_epi32(off, _mm512_load_si512(P->pr[i]), kp_b4(a->bsums + 2 * i));
+		const __m512i tt = _mm512_sub_epi32(sumi[c], _mm512_slli_epi32(off, 5));
+		acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(tt), _mm512_mul_ps(d, _mm512_set1_ps(a->d)), acc[c]);
+	}
+}
+
+/* C columns over kb packed super-blocks, the accumulators in and out of accp. */
+#define KP_COLS(T, C)                                                                                      \
+	do {                                                                                               \
+		__m512 acc_[KP_C];                                                                         \
+		UNROLL for (int c_ = 0; c_ < (C); c_++) acc_[c_] = accp[c + c_];                           \
+		for (int b_ = 0; b_ < kb; b_++)                                                            \
+			kp_##T##_sb((C), &P[b_], A + (size_t)c * lda + (size_t)(b0 + b_) * sizeof(block_q8_K), lda, acc_); \
+		UNROLL for (int c_ = 0; c_ < (C); c_++) accp[c + c_] = acc_[c_];                           \
+	} while (0)
+
+#define KP_ACC_MAX 64 /* columns per outer pass (accumulators on the stack) */
+
+#define DEFINE_KPMM(T, PK, BLK)                                                                            \
+	static void kpmm_##T(int64_t n, int nr, int nc, float *s, size_t lds, const void *w, size_t ldw,    \
+	                     const void *a, size_t lda)                                                    \
+	{                                                                                                  \
+		const int nr16 = nr & ~15;                                                                 \
+		if (nc < KP_MINC || nr16 == 0 || ldw > ((size_t)1 << 26)) {                                \
+			mm_##T(n, nr, nc, s, lds, w, ldw, a, lda);                                         \
+			return;                                                                            \
+		}                                                                                          \
+		const uint8_t *W = w, *A0 = a;                                                             \
+		if (nr16 < nr)                                                                             \
+			mm_##T(n, nr - nr16, nc, s + nr16, lds, W + (size_t)nr16 * ldw, ldw, a, lda);       \
+		struct PK P[KP_KC];                                                                        \
+		__m512 accp[KP_ACC_MAX];                                                                   \
+		const int64_t nb = n / QK_K;                                                               \
+		for (int c0 = 0; c0 < nc; c0 += KP_ACC_MAX) {                                              \
+			const int cn = nc - c0 < KP_ACC_MAX ? nc - c0 : KP_ACC_MAX;                        \
+			const uint8_t *A = A0 + (size_t)c0 * lda;                                          \
+			for (int r0 = 0; r0 < nr16; r0 += 16) {                                            \
+				const uint8_t *wr = W + (size_t)r0 * ldw;                                  \
+				for (int c = 0; c < cn; c++)                                               \
+					accp[c] = _mm512_setzero_ps();                                     \
+				for (int64_t b0 = 0; b0 < nb; b0 += KP_KC) {                               \
+					const int kb = (int)(nb - b0 < KP_KC ? nb - b0 : KP_KC);           \
+					for (int b = 0; b < kb; b++)                                       \
+						kp_pack_##T(&P[b], wr + (size_t)(b0 + b) * sizeof(BLK), ldw); \
+					int c = 0;                                                         \
+					for (; c + KP_C <= cn; c += KP_C)                                  \
+						KP_COLS(T, KP_C);                                          \
+					switch (cn - c) {                                                  \
+					case 1: KP_COLS(T, 1); break;                                      \
+					case 2: KP_COLS(T, 2); break;                                      \
+					case 3: KP_COLS(T, 3); break;                                      \
+					case 4: KP_COLS(T, 4); break;                                      \
+					case 5: KP_COLS(T, 5); break;                                      \
+					case 6: KP_COLS(T, 6); break;                                      \
+					case 7: KP_COLS(T, 7); break;                                      \
+					default: break;                                                    \
+					}                                                                  \
+				}                                                                          \
+				for (int c = 0; c < cn; c++)                                               \
+					_mm512_storeu_ps(s + (size_t)(c0 + c) * lds + r0, accp[c]);        \
+			}                                                                                  \
+		}                                                                                          \
+	}
+
+DEFINE_KPMM(q4_K, kp_q4k, block_q4_K)
+DEFINE_KPMM(q6_K, kp_q6k, block_q6_K)
 
 extern const kern_isa kern_isa_avx512_raw;
 const kern_isa kern_isa_avx512_raw = {

@@ -49,6 +49,24 @@ AI float hsum_ps(__m256 v)
 	return _mm_cvtss_f32(x);
 }
 
+AI int hsum_epi32(__m256i v)
+{
+	__m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4E));
+	x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xB1));
+	return _mm_cvtsi128_si32(x);
+}
+
+/* c + a * b and c - a * b with one rounding (as the vector FMAs do per lane) */
+AI float fmadd_s(float a, float b, float c)
+{
+	return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+}
+AI float fnmadd_s(float a, float b, float c)
+{
+	return _mm_cvtss_f32(_mm_fnmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+}
+
 #if SIMD_VNNI
 AI __m256i dot_u8s8(__m256i acc, __m256i u, __m256i s) { return _mm256_dpbusd_epi32(acc, u, s); }
 /* signed weights: offset by 128, subtract 128 * sum(a) (folded into the start value) */
@@ -138,6 +156,17 @@ AI __m128i k4_scales(const uint8_t *p)
 #define STORE_ACC()                                                                                        \
 	UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++) s[(size_t)c * lds + (size_t)r] = \
 	        hsum_ps(acc[r][c])
+
+/* Q4_K and Q6_K: one float per (row, column), updated once per super-block from
+ * the super-block's exact integer sums, so the AVX-512 batch kernel (one row per
+ * lane) gives the same bits as these tiles. */
+#define ZERO_ACCF()                                                                                        \
+	float accf[TMAX_R][TMAX_C];                                                                        \
+	UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++) accf[r][c] = 0.0f
+
+#define STORE_ACCF()                                                                                       \
+	UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++) s[(size_t)c * lds + (size_t)r] = \
+	        accf[r][c]
 
 #define TILE_ARGS const int R, const int C, int64_t n, float *s, size_t lds, const uint8_t *w, size_t ldw, \
 	          const uint8_t *a, size_t lda
@@ -306,7 +335,7 @@ AI void tile_iq4_nl(TILE_ARGS)
 
 AI void tile_q4_K(TILE_ARGS)
 {
-	ZERO_ACC();
+	ZERO_ACCF();
 	const __m256i m4 = _mm256_set1_epi8(0x0F);
 	for (int64_t b = 0; b < n / QK_K; b++) {
 		UNROLL for (int r = 0; r < R; r++) {
@@ -331,12 +360,16 @@ AI void tile_q4_K(TILE_ARGS)
 			UNROLL for (int c = 0; c < C; c++) {
 				const __m256i mi = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)Q8K(c)->bsums), mins);
 				const float dy = Q8K(c)->d;
-				acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[c]), _mm256_set1_ps(d * dy), acc[r][c]);
-				acc[r][c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mi), _mm256_set1_ps(dmin * dy), acc[r][c]);
+				/* both sums with one reduction: lane 0 sum(sumi), lane 1 sum(mi) */
+				__m256i h = _mm256_hadd_epi32(sumi[c], mi);
+				__m128i hx = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+				const __m128 f = _mm_cvtepi32_ps(_mm_hadd_epi32(hx, hx));
+				accf[r][c] = fmadd_s(_mm_cvtss_f32(f), d * dy, accf[r][c]);
+				accf[r][c] = fnmadd_s(_mm_cvtss_f32(_mm_movehdup_ps(f)), dmin * dy, accf[r][c]);
 			}
 		}
 	}
-	STORE_ACC();
+	STORE_ACCF();
 }
 
 AI void tile_q5_K(TILE_ARGS)
@@ -380,7 +413,7 @@ AI void tile_q5_K(TILE_ARGS)
 
 AI void tile_q6_K(TILE_ARGS)
 {
-	ZERO_ACC();
+	ZERO_ACCF();
 	const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3);
 	for (int64_t b = 0; b < n / QK_K; b++) {
 		UNROLL for (int r = 0; r < R; r++) {
@@ -414,11 +447,11 @@ AI void tile_q6_K(TILE_ARGS)
 			UNROLL for (int c = 0; c < C; c++) {
 				const __m256i off = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)Q8K(c)->bsums), sc16);
 				const __m256i t = _mm256_sub_epi32(sumi[c], _mm256_slli_epi32(off, 5));
-				acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(d * Q8K(c)->d), acc[r][c]);
+				accf[r][c] = fmadd_s((float)hsum_epi32(t), d * Q8K(c)->d, accf[r][c]);
 			}
 		}
 	}
-	STORE_ACC();
+	STORE_ACCF();
 }
 
 AI void tile_q2_K(TILE_ARGS)
@@ -879,12 +912,18 @@ static void simd_axpy_f16_f32(int64_t n, float a, const hx_f16 *x, float *y)
 #ifndef SIMD_MM_Q8_0
 #define SIMD_MM_Q8_0 mm_q8_0
 #endif
+#ifndef SIMD_MM_Q4_K
+#define SIMD_MM_Q4_K mm_q4_K
+#endif
+#ifndef SIMD_MM_Q6_K
+#define SIMD_MM_Q6_K mm_q6_K
+#endif
 #define SIMD_TABLE_ENTRIES                                                                                 \
 	.mm = {[HEARTH_TYPE_F32] = SIMD_MM_F32,       [HEARTH_TYPE_F16] = SIMD_MM_F16,       [HEARTH_TYPE_BF16] = SIMD_MM_BF16, \
 	       [HEARTH_TYPE_Q4_0] = SIMD_MM_Q4_0,     [HEARTH_TYPE_Q4_1] = mm_q4_1,     [HEARTH_TYPE_Q5_0] = SIMD_MM_Q5_0, \
 	       [HEARTH_TYPE_Q5_1] = mm_q5_1,     [HEARTH_TYPE_Q8_0] = SIMD_MM_Q8_0,     [HEARTH_TYPE_Q2_K] = mm_q2_K, \
-	       [HEARTH_TYPE_Q3_K] = mm_q3_K,     [HEARTH_TYPE_Q4_K] = mm_q4_K,     [HEARTH_TYPE_Q5_K] = mm_q5_K, \
-	       [HEARTH_TYPE_Q6_K] = mm_q6_K,     [HEARTH_TYPE_IQ4_NL] = SIMD_MM_IQ4_NL, [HEARTH_TYPE_IQ4_XS] = mm_iq4_xs}, \
+	       [HEARTH_TYPE_Q3_K] = mm_q3_K,     [HEARTH_TYPE_Q4_K] = SIMD_MM_Q4_K,     [HEARTH_TYPE_Q5_K] = mm_q5_K, \
+	       [HEARTH_TYPE_Q6_K] = SIMD_MM_Q6_K,     [HEARTH_TYPE_IQ4_NL] = SIMD_MM_IQ4_NL, [HEARTH_TYPE_IQ4_XS] = mm_iq4_xs}, \
 	.act = {[HEARTH_TYPE_F32] = simd_act_f32, [HEARTH_TYPE_F16] = simd_act_f16, [HEARTH_TYPE_BF16] = simd_act_bf16, \
 	        [HEARTH_TYPE_Q8_0] = simd_act_q8_0, [HEARTH_TYPE_Q8_K] = simd_act_q8_K},                   \
 	.dot_f32 = simd_dot_f32, .axpy_f32 = simd_axpy_f32, .dot_f16_f32 = simd_dot_f16_f32,                 \
