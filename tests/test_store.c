@@ -191,6 +191,63 @@ static void test_not_ours(void **state)
 	free(dp);
 }
 
+/* Overwrites `n` bytes at `off` of the file with a pattern. */
+static void scribble(const char *path, long off, size_t n)
+{
+	FILE *f = fopen(path, "r+b");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, off, SEEK_SET), 0);
+	for (size_t i = 0; i < n; i++)
+		fputc((int)((i * 131 + 7) & 0xff), f);
+	fclose(f);
+}
+
+static void test_corrupt(void **state)
+{
+	hx_store *s = open_db();
+	int64_t c = new_chat(s, 1, "to be damaged");
+	for (int i = 0; i < 200; i++)
+		add_msg(s, 1, c, HX_ROLE_USER,
+		        "some text that fills a few pages of the database file, again and again");
+	int64_t n_tables = raw_int(g_db, "SELECT count(*) FROM sqlite_master");
+	hx_store_close(s);
+	/* re-opening keeps the schema as it was */
+	s = open_db();
+	hx_store_close(s);
+	assert_int_equal(raw_int(g_db, "SELECT count(*) FROM sqlite_master"), n_tables);
+
+	/* the search index out of step with the messages: hx_store_check says so */
+	raw_sql(g_db, "DROP TRIGGER messages_fts_update; UPDATE messages SET content = 'changed' WHERE id = 1");
+	s = open_db();
+	assert_int_equal(hx_store_check(s), HEARTH_EFORMAT);
+	assert_non_null(strstr(hearth_errmsg(), "search index"));
+	hx_store_close(s);
+
+	/* damaged pages: refused at open, or found by the check; never a crash */
+	struct stat st;
+	assert_int_equal(stat(g_db, &st), 0);
+	scribble(g_db, st.st_size / 2, 4096);
+	hx_store *d = NULL;
+	int rc = hx_store_open(g_db, &d);
+	if (rc == 0) {
+		rc = hx_store_check(d);
+		hx_hit *h;
+		size_t n;
+		if (hx_search(d, 1, "text", 10, 0, &h, &n) == 0)
+			hx_hit_list_free(h, n);
+		hx_store_close(d);
+	}
+	assert_int_equal(rc, HEARTH_EFORMAT);
+	/* a damaged header */
+	scribble(g_db, 0, 100);
+	assert_int_equal(hx_store_open(g_db, &d), HEARTH_EFORMAT);
+	assert_null(d);
+	/* a truncated file */
+	assert_int_equal(truncate(g_db, 1000), 0);
+	rc = hx_store_open(g_db, &d);
+	assert_int_equal(rc, HEARTH_EFORMAT);
+}
+
 /* ---- chats and messages ------------------------------------------------------------ */
 
 static void test_isolation(void **state)
@@ -1011,6 +1068,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_not_ours, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_isolation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crud, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_msg_pages, setup, teardown),
