@@ -30,6 +30,7 @@ static const struct command k_commands[] = {
 	{"bench", cmd_bench, "measure prompt-processing and generation speed"},
 	{"quantize", cmd_quantize, "convert an F32/F16/BF16 model to a quantized GGUF"},
 	{"template", cmd_template, "render a chat template for a conversation (JSON)"},
+	{"history", cmd_history, "list, show, search, export, import and delete stored chats"},
 };
 
 static void usage(FILE *f)
