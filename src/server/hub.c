@@ -280,7 +280,7 @@ void hub_gc(struct srv *s)
 	pthread_mutex_unlock(&s->hub_mu);
 }
 
-void hub_close_all(struct srv *s)
+void hub_close_all(struct srv *s, double secs)
 {
 	pthread_mutex_lock(&s->hub_mu);
 	for (struct hub *h = s->hubs; h; h = h->next) {
@@ -290,6 +290,18 @@ void hub_close_all(struct srv *s)
 		pthread_mutex_unlock(&h->mu);
 	}
 	pthread_mutex_unlock(&s->hub_mu);
+	/* MHD_stop_daemon closes the sockets: let the streams send their last
+	 * events (the `done` of the replies stopped by the shutdown) first */
+	double t0 = hx_time_s();
+	for (;;) {
+		pthread_mutex_lock(&s->hub_mu);
+		int n = s->n_subs;
+		pthread_mutex_unlock(&s->hub_mu);
+		if (n == 0 || hx_time_s() - t0 > secs)
+			break;
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
 }
 
 void hub_free_all(struct srv *s)
@@ -416,6 +428,9 @@ static ssize_t sub_reader(void *cls, uint64_t pos, char *out, size_t max)
 static void sub_free(void *cls)
 {
 	struct sub *u = cls;
+	pthread_mutex_lock(&u->srv->hub_mu);
+	u->srv->n_subs--;
+	pthread_mutex_unlock(&u->srv->hub_mu);
 	hub_put(u->srv, u->h);
 	free(u->pre.p);
 	free(u);
@@ -438,6 +453,9 @@ int hub_subscribe(struct conn *cn, struct MHD_Connection *c, int64_t chat_id)
 	}
 	u->srv = s;
 	u->h = h;
+	pthread_mutex_lock(&s->hub_mu);
+	s->n_subs++;
+	pthread_mutex_unlock(&s->hub_mu);
 	pthread_mutex_lock(&h->mu);
 	if (last && last[0]) {
 		int64_t r;

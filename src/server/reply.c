@@ -272,7 +272,11 @@ static void cancel_locked(struct srv *s, struct reply *r)
 {
 	if (!r->submitted || !r->m || r->eng_done)
 		return;
-	pthread_rwlock_rdlock(&s->eng_rw);
+	/* Never wait for the lock here: shutdown holds it for writing while the
+	 * engines deliver their last events, which need this hub's lock.  When it
+	 * is taken, the engine is being freed, which cancels everything anyway. */
+	if (pthread_rwlock_tryrdlock(&s->eng_rw))
+		return;
 	if (r->m->eng)
 		hearth_engine_cancel(r->m->eng, r->eng_id);
 	pthread_rwlock_unlock(&s->eng_rw);
@@ -368,7 +372,7 @@ static json_t *prompt_messages(const hx_chat *chat, const hx_msg *hist, size_t n
 		}
 		if (user && !last_user)
 			turn++;
-		if (turn <= skip)
+		if (skip > 0 && turn <= skip) /* turn 0: messages before the first user message */
 			continue;
 		if (last && user == last_user) {
 			/* two user messages in a row (the reply between failed) or two
@@ -400,11 +404,10 @@ static json_t *prompt_messages(const hx_chat *chat, const hx_msg *hist, size_t n
 
 /* Renders and tokenizes, leaving out the oldest turns until the prompt leaves
  * `reserve` tokens to generate.  Returns 0 or an HTTP status. */
-static int build_prompt(struct srv_model *m, const hx_chat *chat, const hx_msg *hist, size_t n, const char *extra,
-                        json_t *kwargs, int32_t reserve, hearth_token **toks, size_t *n_tok, bool *opens,
-                        int *truncated, const char **code, char *err, size_t errlen)
+static int build_prompt(struct srv_model *m, int32_t n_ctx, const hx_chat *chat, const hx_msg *hist, size_t n,
+                        const char *extra, json_t *kwargs, int32_t reserve, hearth_token **toks, size_t *n_tok,
+                        bool *opens, int *truncated, const char **code, char *err, size_t errlen)
 {
-	int32_t n_ctx = hearth_engine_n_ctx(m->eng);
 	size_t n_turns = 0;
 	*truncated = 0;
 	/* skip = k turns; fewer turns never give a longer prompt: binary search
@@ -600,14 +603,22 @@ int reply_post(struct srv *s, struct hub *h, const hx_chat *chat, const char *co
 		r->m = m;
 		if (cp.has_thinking)
 			kwargs = json_pack("{s:b}", "enable_thinking", cp.thinking);
-		int32_t n_ctx = hearth_engine_n_ctx(m->eng);
+		int32_t n_ctx = 0;
+		if (pthread_rwlock_tryrdlock(&s->eng_rw) == 0) { /* taken for writing: shutting down */
+			n_ctx = m->eng ? hearth_engine_n_ctx(m->eng) : 0;
+			pthread_rwlock_unlock(&s->eng_rw);
+		}
+		if (n_ctx <= 0) {
+			st = fail(code, "shutting_down", err, errlen, 503, "the server is shutting down");
+			goto out;
+		}
 		int32_t reserve = cp.max_tokens > 0 ? cp.max_tokens : 256;
 		if (reserve > n_ctx / 4)
 			reserve = n_ctx / 4;
 		if (reserve < 1)
 			reserve = 1;
 		/* regenerate: hist[n_prompt_hist] is the answered message */
-		st = build_prompt(m, chat, hist, answer ? n_prompt_hist + 1 : n_hist, answer ? NULL : content, kwargs,
+		st = build_prompt(m, n_ctx, chat, hist, answer ? n_prompt_hist + 1 : n_hist, answer ? NULL : content, kwargs,
 		                  reserve, &toks, &n_tok, &opens, &r->truncated, code, err, errlen);
 		if (st)
 			goto out;
@@ -708,9 +719,12 @@ int reply_post(struct srv *s, struct hub *h, const hx_chat *chat, const char *co
 		req.start_in_reasoning = opens;
 		req.callback = reply_cb;
 		req.user = r;
-		pthread_rwlock_rdlock(&s->eng_rw);
-		rc = r->m->eng ? hearth_engine_submit(r->m->eng, &req, &r->eng_id) : HEARTH_ECANCELED;
-		pthread_rwlock_unlock(&s->eng_rw);
+		if (pthread_rwlock_tryrdlock(&s->eng_rw) == 0) { /* taken for writing: shutting down */
+			rc = r->m->eng ? hearth_engine_submit(r->m->eng, &req, &r->eng_id) : HEARTH_ECANCELED;
+			pthread_rwlock_unlock(&s->eng_rw);
+		} else {
+			rc = HEARTH_ECANCELED;
+		}
 		if (rc)
 			hub_abort_reply_locked(h);
 		else

@@ -1432,7 +1432,7 @@ int srv_main(const struct srv_config *cfg)
 	}
 	pthread_rwlock_unlock(&s->eng_rw);
 	reply_shutdown(s); /* the writer saves what is left, then exits */
-	hub_close_all(s);  /* event streams end */
+	hub_close_all(s, 2); /* event streams end */
 	MHD_stop_daemon(s->d);
 	hub_free_all(s);
 	if (s->store)

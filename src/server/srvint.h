@@ -68,6 +68,7 @@ struct srv {
 	hx_store *store;
 	pthread_mutex_t hub_mu; /* the hub table and every hub's refs */
 	struct hub *hubs;       /* linked list */
+	int n_subs;             /* event streams open (under hub_mu) */
 	pthread_mutex_t wr_mu;  /* the writer thread's wake-up */
 	pthread_cond_t wr_cv;
 	bool wr_wake, stopping;
@@ -217,8 +218,9 @@ bool hub_generating(struct srv *s, int64_t chat_id);
 int hub_subscribe(struct conn *cn, struct MHD_Connection *c, int64_t chat_id);
 /* Frees idle hubs whose last reply ended over 5 minutes ago (writer thread). */
 void hub_gc(struct srv *s);
-/* Shutdown: ends every subscriber's stream, then frees every hub. */
-void hub_close_all(struct srv *s);
+/* Shutdown: ends every subscriber's stream once it has sent what is left,
+ * waiting up to `secs` for them; then hub_free_all frees every hub. */
+void hub_close_all(struct srv *s, double secs);
 void hub_free_all(struct srv *s);
 /* The hubs that have a reply, each with a reference (release with hub_put,
  * then free the array).  Returns their number; *out NULL when none. */

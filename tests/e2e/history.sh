@@ -131,19 +131,20 @@ grep '^data: ' $T.t | sed 's/^data: //' | jq -s -e --argjson p "$P1" '[.[] | sel
 curl -s $U/api/chats/$C2 | jq -e '.title == "turns"' >/dev/null || fail "an explicit title must stay"
 
 # --- slash commands (stored, model "hearth", streamed like replies)
-slash() { post $C2 "{\"content\":\"$1\"}" > /dev/null; n=$((n + 1)); wait_n $T.t '^event: done' $n; last_msg $C2; }
+# slash CMD: posts CMD, waits for its done, leaves the stored reply in $T.m (no pipes: n must count)
+slash() { post $C2 "{\"content\":\"$1\"}" > /dev/null; n=$((n + 1)); wait_n $T.t '^event: done' $n; last_msg $C2 > $T.m; }
 n=2
-slash /help | jq -e '.model == "hearth" and .status == "complete" and (.content | contains("/search"))' >/dev/null ||
+slash /help; jq -e '.model == "hearth" and .status == "complete" and (.content | contains("/search"))' $T.m >/dev/null ||
 	fail "/help"
-slash /status | jq -e '(.content | contains("spm")) and (.content | contains("ready"))' >/dev/null || fail "/status"
-slash /model | jq -e '.content | contains("spm")' >/dev/null || fail "/model"
-slash "/model nope" | jq -e '.status == "error"' >/dev/null || fail "/model nope"
-slash "/model spm" | jq -e '.status == "complete"' >/dev/null || fail "/model spm"
+slash /status; jq -e '(.content | contains("spm")) and (.content | contains("ready"))' $T.m >/dev/null || fail "/status"
+slash /model; jq -e '.content | contains("spm")' $T.m >/dev/null || fail "/model"
+slash "/model nope"; jq -e '.status == "error"' $T.m >/dev/null || fail "/model nope"
+slash "/model spm"; jq -e '.status == "complete"' $T.m >/dev/null || fail "/model spm"
 curl -s $U/api/chats/$C2 | jq -e '.model == "spm"' >/dev/null || fail "/model did not switch"
-slash /frobnicate | jq -e '.status == "error" and (.content | contains("/help"))' >/dev/null || fail "unknown command"
+slash /frobnicate; jq -e '.status == "error" and (.content | contains("/help"))' $T.m >/dev/null || fail "unknown command"
 WORD=$(printf '%s\n' "$STREAMED" | tr -c 'a-zA-Z' '\n' | awk 'length >= 6' | head -1)
 [ -n "$WORD" ] || fail "no word to search for in: $(printf '%s\n' "$STREAMED" | head -c 200)"
-slash "/search $WORD" | jq -e --arg w "$WORD" '.content | contains("**" + $w + "**")' >/dev/null ||
+slash "/search $WORD"; jq -e --arg w "$WORD" '.content | contains("**" + $w + "**")' $T.m >/dev/null ||
 	fail "/search $WORD: $(last_msg $C2 | jq -r .content)"
 curl -s -G $U/api/search --data-urlencode "q=$WORD" | jq -e --argjson c $C --arg w "$WORD" \
 	'[.results[] | select(.chat_id == $c and .role == "assistant")] | length >= 1 and
@@ -152,7 +153,7 @@ curl -s -G $U/api/search --data-urlencode 'q=" OR ( * NEAR' | jq -e '.results | 
 	fail "search with FTS syntax"
 BEFORE=$(post $C2 '{"content":"one more"}' | jq .assistant_message.id); n=$((n + 1)); wait_n $T.t '^event: done' $n
 NP_BEFORE=$(last_msg $C2 | jq .stats.n_prompt)
-slash /reset | jq -e '.status == "complete"' >/dev/null || fail "/reset"
+slash /reset; jq -e '.status == "complete"' $T.m >/dev/null || fail "/reset"
 post $C2 '{"content":"one more"}' > /dev/null; n=$((n + 1)); wait_n $T.t '^event: done' $n
 NP_AFTER=$(last_msg $C2 | jq .stats.n_prompt)
 [ "$NP_AFTER" -lt "$NP_BEFORE" ] || fail "/reset: prompt $NP_BEFORE -> $NP_AFTER tokens"
@@ -243,6 +244,22 @@ curl -s "$U/api/chats/$K/messages" | jq -e --argjson a $KA '.messages[0].content
 	.messages[0].role == "user" and .messages[1].id == $a and .messages[1].status == "error" and
 	(.messages[1].content | length) > 0 and (.messages[1].error | length) > 0' >/dev/null ||
 	fail "after kill -9: $(curl -s "$U/api/chats/$K/messages" | cut -c1-400)"
+kill -TERM $SP; wait $SP
+
+# --- a conversation longer than the context: the oldest turns are left out, the reply says how many
+start t -m "$SPM" --alias spm --ctx 256 -t 1 --db $T.tdb
+TC=$(curl -s $U/api/chats -d '{"params":{"max_tokens":16,"temperature":0}}' | jq .id)
+sub $T.tr $TC
+for i in 1 2 3 4 5 6; do
+	post $TC "{\"content\":\"message $i: a fairly long message with many words so that the context fills up fast\"}" >/dev/null
+	wait_n $T.tr '^event: done' $i
+done
+grep '^data: ' $T.tr | sed 's/^data: //' | jq -s -e '[.[] | select(.message.status == "complete")] |
+	length == 6 and .[0].truncated == null and .[5].truncated >= 1' >/dev/null || fail "truncation: $(tail -c 300 $T.tr)"
+BIG=$(awk 'BEGIN { for (i = 0; i < 400; i++) printf "word%d ", i }')
+[ "$(code $U/api/chats/$TC/messages -d "{\"content\":\"$BIG\"}")" = 400 ] &&
+	jq -e '.error.code == "context_length_exceeded"' $T.body >/dev/null || fail "too long: $(cat $T.body)"
+curl -s $U/api/chats/$TC | jq -e '.n_messages == 12 and .generating == false' >/dev/null || fail "a refused message was stored"
 kill -TERM $SP; wait $SP
 
 # --- without history
