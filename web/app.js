@@ -46,6 +46,13 @@ function toast(text, { error = false, action, onAction, ms = 4000 } = {}) {
 	return close;
 }
 
+// Screen readers hear short status changes (the message list itself is not a live region).
+function announce(text) {
+	const a = $('announce');
+	a.textContent = '';
+	setTimeout(() => { a.textContent = text; }, 50);
+}
+
 /* ---------------------------------------------------------------- connection */
 
 function setConn(state, text) {
@@ -607,6 +614,7 @@ function applyEvent(type, d) {
 		const m = { ...d.message };
 		if (d.truncated) m.truncated = d.truncated;
 		upsert(m);
+		announce(m.status === 'error' ? `The reply failed: ${m.error || 'error'}` : m.status === 'stopped' ? 'Reply stopped.' : 'Reply finished.');
 		if (S.generating === m.id || S.generating) setGenerating(0);
 		if (S.chat) {
 			S.chat.updated_at = Date.now();
@@ -668,6 +676,7 @@ async function openChat(id, { focusMsg = 0, push = true } = {}) {
 	closeEvents();
 	setGenerating(0);
 	clearThread();
+	el.empty.hidden = true; // not "what's on your mind?" while the messages load
 	const known = S.chats.find((c) => c.id === id);
 	S.chat = known ? { ...known } : { id, title: '', model: '', params: {} };
 	el.title.textContent = S.chat.title || '…';
@@ -681,6 +690,7 @@ async function openChat(id, { focusMsg = 0, push = true } = {}) {
 		if (gen !== S.openGen) return;
 		setChat(c);
 		renderPage(page.messages || [], page.has_more);
+		afterThreadChange();
 		if (c.generating) setGenerating(-1);
 	} catch (e) {
 		if (gen !== S.openGen) return;
@@ -1091,11 +1101,13 @@ const runSearch = debounce(async () => {
 		const res = r.results || [];
 		searchSel = res.length ? 0 : -1;
 		el.results.replaceChildren(...res.map((x, i) => h('li', {
-			role: 'option', 'aria-selected': String(i === 0), 'data-chat': x.chat_id, 'data-msg': x.message_id,
+			role: 'option', id: `result-${i}`, 'aria-selected': String(i === 0), 'data-chat': x.chat_id, 'data-msg': x.message_id,
 			onclick: () => pickResult(x.chat_id, x.message_id),
 		}, h('div', { class: 'st' }, h('span', { text: x.chat_title || 'Untitled' }), h('small', { text: `${x.role === 'user' ? 'You' : 'Assistant'} · ${relTime(x.created_at)}` })),
 		h('div', { class: 'sn' }, snippetFragment(x.snippet || '')))));
 		el.searchEmpty.hidden = res.length > 0;
+		if (res.length) el.searchInput.setAttribute('aria-activedescendant', 'result-0');
+		else el.searchInput.removeAttribute('aria-activedescendant');
 	} catch (e) {
 		if (e.name === 'AbortError') return;
 		el.results.replaceChildren();
@@ -1113,6 +1125,7 @@ el.searchInput.addEventListener('keydown', (e) => {
 		searchSel = (searchSel + (e.key === 'ArrowDown' ? 1 : -1) + items.length) % items.length;
 		items.forEach((li, i) => li.setAttribute('aria-selected', String(i === searchSel)));
 		items[searchSel].scrollIntoView({ block: 'nearest' });
+		el.searchInput.setAttribute('aria-activedescendant', items[searchSel].id);
 	} else if (e.key === 'Enter') {
 		e.preventDefault();
 		const li = items[Math.max(0, searchSel)];
