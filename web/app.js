@@ -593,7 +593,15 @@ function openEvents(chatId, last) {
 		if (es !== S.es) return;
 		// The browser retries by itself (sending Last-Event-ID) unless it gave up (readyState CLOSED).
 		if (es.readyState === EventSource.CLOSED) {
-			S.esRetry = setTimeout(() => { if (S.chat && S.chat.id === chatId) openEvents(chatId, S.lastEventId); }, 2000);
+			S.esRetry = setTimeout(async () => {
+				if (!S.chat || S.chat.id !== chatId) return;
+				try {
+					await api.getChat(chatId);
+				} catch (e) {
+					if (e.status === 404) { if (S.chat && S.chat.id === chatId) { toast('This chat was deleted.'); newChat(); } return; }
+				}
+				if (S.chat && S.chat.id === chatId && S.es === es) openEvents(chatId, S.lastEventId);
+			}, 2000);
 		}
 		checkHealth();
 	});
@@ -631,6 +639,8 @@ function applyEvent(type, d) {
 			toast('This chat was deleted.');
 		} else setChat(c);
 	} else if (type === 'resync') {
+		// The server could not resume from our Last-Event-ID. Reload; events that follow (a running reply
+		// replayed from its start) wait until the reload is in, then apply on top of it.
 		reloadMessages();
 	}
 }
@@ -655,6 +665,7 @@ function clearThread() {
 function newChat() {
 	closeEvents();
 	S.openGen++;
+	S.esBuffer = null;
 	S.chat = null;
 	S.draft = { model: localStorage.getItem('hearth.model') || '', system: '', params: {} };
 	if (S.draft.model && S.models.length && !S.models.includes(S.draft.model)) S.draft.model = '';
@@ -716,8 +727,9 @@ function renderPage(msgs, hasMore) {
 }
 
 async function reloadMessages() {
-	if (!S.chat) return;
+	if (!S.chat || S.esBuffer) return; // a load is already running and will take the events after it
 	const gen = S.openGen;
+	S.esBuffer = [];
 	try {
 		const page = await api.messages(S.chat.id);
 		if (gen !== S.openGen) return;
@@ -727,7 +739,13 @@ async function reloadMessages() {
 		renderPage(page.messages, page.has_more || S.hasOlder);
 		const last = page.messages[page.messages.length - 1];
 		if (!last || last.status !== 'streaming') setGenerating(0);
-	} catch { /* the next health check or event retries */ }
+	} catch { /* the next health check or event retries */ } finally {
+		if (gen === S.openGen && S.esBuffer) {
+			const buf = S.esBuffer;
+			S.esBuffer = null;
+			for (const [t, d] of buf) applyEvent(t, d);
+		}
+	}
 }
 
 function updateOlderButton() {
@@ -853,6 +871,7 @@ async function createFromDraft() {
 	if (Object.keys(d.params).length) body.params = d.params;
 	const c = await api.createChat(body);
 	S.openGen++;
+	S.esBuffer = null;
 	S.chat = c;
 	setChat(c);
 	upsertChatInList(c, true);
@@ -924,7 +943,7 @@ async function flushQueue() {
 				for (const o of S.queue) if (!o.chatId) o.chatId = c.id;
 				saveQueue();
 				upsertChatInList(c, true);
-				if (!S.chat) { S.chat = c; setChat(c); history.pushState(null, '', `/c/${c.id}`); openEvents(c.id, ''); }
+				if (!S.chat) { S.openGen++; S.esBuffer = null; S.chat = c; setChat(c); history.pushState(null, '', `/c/${c.id}`); openEvents(c.id, ''); }
 			}
 			let r = null;
 			for (let tries = 0; tries < 240 && !r; tries++) {
