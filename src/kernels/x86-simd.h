@@ -336,8 +336,14 @@ AI void tile_iq4_nl(TILE_ARGS)
 AI void tile_q4_K(TILE_ARGS)
 {
 	ZERO_ACCF();
+	/* decode (4 rows, 1 column): the four rows' sums are reduced together and
+	 * applied as one 4-lane FMA pair, the same per-lane operations */
+	const int dec4 = R == 4 && C == 1;
+	__m128 acc4 = _mm_setzero_ps();
 	const __m256i m4 = _mm256_set1_epi8(0x0F);
 	for (int64_t b = 0; b < n / QK_K; b++) {
+		__m256i hs[TMAX_R][TMAX_C];
+		float dr[TMAX_R], mr[TMAX_R];
 		UNROLL for (int r = 0; r < R; r++) {
 			const block_q4_K *x = (const block_q4_K *)(w + (size_t)r * ldw) + b;
 			PF_BLOCK(x);
@@ -345,7 +351,8 @@ AI void tile_q4_K(TILE_ARGS)
 			const __m256i scl = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));
 			const __m128i m8 = _mm_srli_si128(sm, 8);
 			const __m256i mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
-			const float d = f16f(x->d), dmin = f16f(x->dmin);
+			dr[r] = f16f(x->d);
+			mr[r] = f16f(x->dmin);
 			__m256i sumi[TMAX_C];
 			UNROLL for (int c = 0; c < C; c++) sumi[c] = _mm256_setzero_si256();
 			UNROLL for (int j = 0; j < 4; j++) {
@@ -357,17 +364,35 @@ AI void tile_q4_K(TILE_ARGS)
 					sumi[c] = _mm256_add_epi32(sumi[c], p);
 				}
 			}
-			UNROLL for (int c = 0; c < C; c++) {
-				const __m256i mi = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)Q8K(c)->bsums), mins);
-				const float dy = Q8K(c)->d;
-				/* both sums with one reduction: lane 0 sum(sumi), lane 1 sum(mi) */
-				__m256i h = _mm256_hadd_epi32(sumi[c], mi);
-				__m128i hx = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-				const __m128 f = _mm_cvtepi32_ps(_mm_hadd_epi32(hx, hx));
-				accf[r][c] = fmadd_s(_mm_cvtss_f32(f), d * dy, accf[r][c]);
-				accf[r][c] = fnmadd_s(_mm_cvtss_f32(_mm_movehdup_ps(f)), dmin * dy, accf[r][c]);
-			}
+			/* [sumi pairs, mins pairs] for the reduction below */
+			UNROLL for (int c = 0; c < C; c++) hs[r][c] = _mm256_hadd_epi32(
+			        sumi[c], _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)Q8K(c)->bsums), mins));
 		}
+		if (dec4) {
+			const __m256i ab = _mm256_hadd_epi32(hs[0][0], hs[1 % R][0]), cd = _mm256_hadd_epi32(hs[2 % R][0], hs[3 % R][0]);
+			const __m256i u = _mm256_add_epi32(_mm256_permute2x128_si256(ab, cd, 0x20), _mm256_permute2x128_si256(ab, cd, 0x31));
+			const __m256 f = _mm256_permutevar8x32_ps(_mm256_cvtepi32_ps(u), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+			const __m128 dy = _mm_set1_ps(Q8K(0)->d);
+			const __m128 dd = _mm_mul_ps(_mm_setr_ps(dr[0], dr[1 % R], dr[2 % R], dr[3 % R]), dy);
+			const __m128 dm = _mm_mul_ps(_mm_setr_ps(mr[0], mr[1 % R], mr[2 % R], mr[3 % R]), dy);
+			acc4 = _mm_fmadd_ps(_mm256_castps256_ps128(f), dd, acc4);
+			acc4 = _mm_fnmadd_ps(_mm256_extractf128_ps(f, 1), dm, acc4);
+			continue;
+		}
+		UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++) {
+			/* lane 0 sum(sumi), lane 1 sum(mi) */
+			const __m256i h = hs[r][c];
+			const __m128i hx = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+			const __m128 f = _mm_cvtepi32_ps(_mm_hadd_epi32(hx, hx));
+			const float dy = Q8K(c)->d;
+			accf[r][c] = fmadd_s(_mm_cvtss_f32(f), dr[r] * dy, accf[r][c]);
+			accf[r][c] = fnmadd_s(_mm_cvtss_f32(_mm_movehdup_ps(f)), mr[r] * dy, accf[r][c]);
+		}
+	}
+	if (dec4) {
+		float t4[4];
+		_mm_storeu_ps(t4, acc4);
+		UNROLL for (int r = 0; r < R; r++) accf[r][0] = t4[r & 3];
 	}
 	STORE_ACCF();
 }
@@ -414,14 +439,18 @@ AI void tile_q5_K(TILE_ARGS)
 AI void tile_q6_K(TILE_ARGS)
 {
 	ZERO_ACCF();
+	const int dec4 = R == 4 && C == 1; /* as in tile_q4_K */
+	__m128 acc4 = _mm_setzero_ps();
 	const __m256i m4 = _mm256_set1_epi8(0x0F), m3 = _mm256_set1_epi8(3);
 	for (int64_t b = 0; b < n / QK_K; b++) {
+		__m256i hs[TMAX_R][TMAX_C];
+		float dr[TMAX_R];
 		UNROLL for (int r = 0; r < R; r++) {
 			const block_q6_K *x = (const block_q6_K *)(w + (size_t)r * ldw) + b;
 			PF_BLOCK(x);
 			const __m128i sc8 = _mm_loadu_si128((const __m128i *)x->scales);
 			const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
-			const float d = f16f(x->d);
+			dr[r] = f16f(x->d);
 			__m256i sumi[TMAX_C];
 			UNROLL for (int c = 0; c < C; c++) sumi[c] = _mm256_setzero_si256();
 			UNROLL for (int h = 0; h < 2; h++) {
@@ -446,10 +475,24 @@ AI void tile_q6_K(TILE_ARGS)
 			}
 			UNROLL for (int c = 0; c < C; c++) {
 				const __m256i off = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)Q8K(c)->bsums), sc16);
-				const __m256i t = _mm256_sub_epi32(sumi[c], _mm256_slli_epi32(off, 5));
-				accf[r][c] = fmadd_s((float)hsum_epi32(t), d * Q8K(c)->d, accf[r][c]);
+				hs[r][c] = _mm256_sub_epi32(sumi[c], _mm256_slli_epi32(off, 5));
 			}
 		}
+		if (dec4) {
+			const __m256i ab = _mm256_hadd_epi32(hs[0][0], hs[1 % R][0]), cd = _mm256_hadd_epi32(hs[2 % R][0], hs[3 % R][0]);
+			const __m256i u = _mm256_hadd_epi32(ab, cd);
+			const __m128i v = _mm_add_epi32(_mm256_castsi256_si128(u), _mm256_extracti128_si256(u, 1));
+			const __m128 dd = _mm_mul_ps(_mm_setr_ps(dr[0], dr[1 % R], dr[2 % R], dr[3 % R]), _mm_set1_ps(Q8K(0)->d));
+			acc4 = _mm_fmadd_ps(_mm_cvtepi32_ps(v), dd, acc4);
+			continue;
+		}
+		UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++)
+			accf[r][c] = fmadd_s((float)hsum_epi32(hs[r][c]), dr[r] * Q8K(c)->d, accf[r][c]);
+	}
+	if (dec4) {
+		float t4[4];
+		_mm_storeu_ps(t4, acc4);
+		UNROLL for (int r = 0; r < R; r++) accf[r][0] = t4[r & 3];
 	}
 	STORE_ACCF();
 }
