@@ -627,8 +627,8 @@ int reply_post(struct srv *s, struct hub *h, const hx_chat *chat, const char *co
 	/* store: the user message, the title, the streaming reply */
 	if (!answer) {
 		bool first = true;
-		for (size_t i = 0; i < n_hist && first; i++)
-			first = hist[i].role != HX_ROLE_USER;
+		for (size_t i = 0; i < n_hist && first; i++) /* slash commands give no title */
+			first = hist[i].role != HX_ROLE_USER || is_slash(hist[i].content);
 		user.chat_id = chat->id;
 		user.role = HX_ROLE_USER;
 		user.status = HX_MSG_COMPLETE;

@@ -13,6 +13,8 @@
  *   stop (string or array of at most HEARTH_STOP_MAX_N non-empty strings of at
  *   most HEARTH_STOP_MAX_LEN bytes), n (1 only), chat_template_kwargs (object).
  * A wrong type or a number out of range is a 400 naming the field.
+ * Also the native API's chat params (srv_chat_params_parse), where unknown
+ * fields are an error.
  */
 #include "server/srvint.h"
 #include "util/util.h"

@@ -1,6 +1,7 @@
 /*
  * server.c - `hearth serve`: HTTP on libmicrohttpd (one thread per connection),
- * one generation engine per model, OpenAI-compatible routes.
+ * one generation engine per model, OpenAI-compatible routes, dispatch, start-up
+ * and shutdown.
  *
  * Routes:
  *   GET  /health               200 {"status":"ok"} when every model is ready;
@@ -11,6 +12,8 @@
  *   GET  /api/status           models, load state, slots, queue, tokens/s, memory
  *   GET  /metrics              Prometheus text
  *   POST /api/chat, GET /api/tags  Ollama-compatible chat (NDJSON) and model list
+ *   /api/chats..., /api/search     the native chat API with stored history (native.c)
+ *   any other GET                   the embedded web UI (web.c)
  *
  * What it accepts: a Host header naming a loopback address or the bind address
  * (DNS-rebinding protection: anything else is 403); bodies up to max_body bytes

@@ -117,6 +117,26 @@ printf '%s\n' "$M" | jq -e --argjson a $A '.id == $a and .status == "stopped"' >
 curl -s $U/api/chats/$C | jq -e '.generating == false and .n_messages == 2' >/dev/null || fail "chat after stop"
 curl -s -X POST $U/api/chats/$C/stop | jq -e '.stopped == false' >/dev/null || fail "stop when idle"
 
+# --- PATCH: fields change, subscribers get a chat event, bad fields are refused
+sub $T.p $C; SPP=$SUB; sleep 0.2
+[ "$(code -X PATCH $U/api/chats/$C -d '{"title":"Renamed","system":"Be brief.","params":{"top_k":5}}')" = 200 ] ||
+	fail "patch: $(cat $T.body)"
+jq -e '.title == "Renamed" and .system == "Be brief." and .params == {"top_k": 5} and .model == ""' $T.body >/dev/null ||
+	fail "patched: $(cat $T.body)"
+wait_n $T.p '^event: chat' 1
+kill $SPP
+events $T.p | tail -1 | cut -f3 | jq -e '.chat.title == "Renamed"' >/dev/null || fail "patch event: $(cat $T.p)"
+for bad in '{"params":{"top_k":-1}}' '{"title":null}' '{"nope":1}' 'x' '{"model":"nope"}'; do
+	[ "$(code -X PATCH $U/api/chats/$C -d "$bad")" = 400 ] || fail "patch $bad: $(cat $T.body)"
+done
+[ "$(code -X PATCH $U/api/chats/424242 -d '{"title":"x"}')" = 404 ] || fail "patch missing chat"
+# a first message that is a command gives no title; the first real one does
+C5=$(curl -s $U/api/chats -d '{"params":{"max_tokens":2}}' | jq .id)
+post $C5 '{"content":"/help"}' > /dev/null
+curl -s $U/api/chats/$C5 | jq -e '.title == "New chat"' >/dev/null || fail "title from a command"
+post $C5 '{"content":"Why is the sky blue?"}' > /dev/null
+curl -s $U/api/chats/$C5 | jq -e '.title == "Why is the sky blue?"' >/dev/null || fail "title: $(curl -s $U/api/chats/$C5)"
+
 # --- turns: the second reuses the first from the prompt cache
 C2=$(curl -s $U/api/chats -d '{"title":"turns","system":"You are terse.","params":{"max_tokens":8,"temperature":0}}' | jq .id)
 sub $T.t $C2
