@@ -23,6 +23,13 @@
  * checked string is written percent-encoding anything outside the URL
  * characters and HTML-escaping the rest, so the attribute the browser decodes is
  * exactly the string we checked.
+ *
+ * md4c itself is not trusted to be perfect (0.4.8, as Debian ships it, has
+ * known reads past the end of its input and can leave spans unnested): it
+ * parses a private copy followed by zero padding, every range it reports is
+ * cut at the input's end, and the writer keeps its own stack of open elements,
+ * so the output is balanced whatever order the callbacks come in.  The output
+ * is bounded (32 x input + 64 KiB): past that the parse is aborted.
  */
 #include "server/web.h"
 #include "util/util.h"
