@@ -184,6 +184,16 @@ static bool parse_id(const char *a, int64_t *id)
 	return true;
 }
 
+/* The one chat id a command takes; prints why not and returns false. */
+static bool one_id(const struct hopts *o, int64_t *id)
+{
+	if (o->n_args != 1) {
+		fprintf(stderr, "error: %s takes one chat id (see hearth history %s --help)\n", o->sub, o->sub);
+		return false;
+	}
+	return parse_id(o->args[0], id);
+}
+
 static int no_chat(int64_t id)
 {
 	fprintf(stderr, "error: no chat %" PRId64 " — list them with `hearth history list`\n", id);
@@ -404,8 +414,10 @@ static void show_msg(const hx_msg *m, const struct colors *c, bool tty)
 			printf("\n[/thinking]\n");
 		}
 	}
-	if (m->content && m->content[0]) {
-		put_str(stdout, m->content, false);
+	/* a reply's text often starts with the space of its first token */
+	const char *text = m->content ? m->content + strspn(m->content, " \t\r\n") : "";
+	if (text[0]) {
+		put_str(stdout, text, false);
 		putchar('\n');
 	}
 	if (m->status == HX_MSG_STOPPED) {
@@ -422,11 +434,7 @@ static void show_msg(const hx_msg *m, const struct colors *c, bool tty)
 static int h_show(hx_store *s, const struct hopts *o)
 {
 	int64_t id;
-	if (o->n_args != 1) {
-		fprintf(stderr, "error: show takes one chat id (see hearth history show --help)\n");
-		return 2;
-	}
-	if (!parse_id(o->args[0], &id))
+	if (!one_id(o, &id))
 		return 2;
 	if (!s)
 		return no_chat(id);
@@ -532,11 +540,7 @@ static int h_search(hx_store *s, const struct hopts *o)
 static int h_export(hx_store *s, const struct hopts *o)
 {
 	int64_t id;
-	if (o->n_args != 1) {
-		fprintf(stderr, "error: export takes one chat id (see hearth history export --help)\n");
-		return 2;
-	}
-	if (!parse_id(o->args[0], &id))
+	if (!one_id(o, &id))
 		return 2;
 	bool md = false;
 	if (o->format && !(md = !strcmp(o->format, "markdown") || !strcmp(o->format, "md")) &&
