@@ -284,6 +284,44 @@ static void test_pathological(void **state)
 	free(h);
 }
 
+/* Documents assembled from Markdown fragments by a fixed-seed generator: each
+ * must render and pass the checker (a small, deterministic fuzz run). */
+static void test_random_documents(void **state)
+{
+	(void)state;
+	static const char *const frags[] = {
+		"[", "]", "(", ")", "![", "](", "<", ">", "*", "**", "_", "~~", "`", "```", "\n", "\n\n", "> ",
+		"- ", "1. ", "- [ ] ", "| a | b |\n|---|:-:|\n", "|", "# ", "---\n", "    ", "\\", "\"", "'",
+		"&", "&#106;", "&colon;", "&amp;", "&#x0;", "javascript:", "JaVaScRiPt:", "http://", "www.x.y",
+		"a@b.c", "mailto:", "data:", " onerror=", "<script>", "\t", "\xc3\xa9", "\xff", "\xe2\x80",
+		"text", " ", "x", "[r]: ", "[r]", "<http://a>", "\"t\"",
+	};
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	char doc[2048];
+	for (int iter = 0; iter < 3000; iter++) {
+		size_t n = 0;
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		int parts = 1 + (int)((seed >> 33) % 60);
+		for (int k = 0; k < parts; k++) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			const char *f = frags[(seed >> 33) % (sizeof frags / sizeof frags[0])];
+			size_t fl = strlen(f);
+			if (n + fl >= sizeof doc)
+				break;
+			memcpy(doc + n, f, fl);
+			n += fl;
+		}
+		size_t len = 0;
+		char *h = srv_markdown_html(doc, n, &len);
+		assert_non_null(h);
+		const char *err = hc_check(h, len);
+		if (err)
+			print_message("input: %.*s\noutput: %s\nproblem: %s\n", (int)n, doc, h, err);
+		assert_null(err);
+		free(h);
+	}
+}
+
 static void test_escape(void **state)
 {
 	(void)state;
@@ -328,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_blocks),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_pathological),
+		cmocka_unit_test(test_random_documents),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_checker_catches),
 	};
