@@ -100,9 +100,11 @@ int model_work_create(const hearth_model *m, int32_t n_ub, int32_t n_ctx, kern_p
 	w->gate = alloc_f32(ub * hp->n_ff, &fail);
 	w->up = alloc_f32(ub * hp->n_ff, &fail);
 	w->rope = alloc_f32(ub * hp->n_rot, &fail);
-	/* Per thread: n_ctx f32 scores, n_ctx + head_dim f16 values; rounded up to
-	 * 16 floats so each thread's area starts on its own cache line. */
-	w->tscr_stride = ((size_t)n_ctx + ((size_t)n_ctx + (size_t)hp->head_dim + 1) / 2 + 15) & ~(size_t)15;
+	/* Per thread, for the query heads sharing one KV head: n_ctx f32 scores and
+	 * n_ctx + head_dim f16 values per head; rounded up to 16 floats so each
+	 * thread's area starts on its own cache line. */
+	const size_t gq = (size_t)(hp->n_head / hp->n_head_kv);
+	w->tscr_stride = (gq * (size_t)n_ctx + (gq * ((size_t)n_ctx + (size_t)hp->head_dim) + 1) / 2 + 15) & ~(size_t)15;
 	w->tscr = alloc_f32(w->tscr_stride * (size_t)w->n_threads, &fail);
 	w->rows = hx_malloc(ub * sizeof(int32_t));
 	if (!w->rows)
@@ -240,11 +242,13 @@ struct attn_job {
 	const int32_t *pos, *seq;
 };
 
-/* Attention for every (row, head) pair, split across the pool.  Both products
- * go through the kernel table's matrix kernels: scores = K q over the cached
- * rows [pos][head_dim], and out = V^T p over the transposed V cache
- * [head_dim][n_ctx].  With an F16 cache q and p are rounded to F16 first (the
- * F16 kernels' activation type), as the reference's F16 products do. */
+/* Attention for every (row, KV head) pair, split across the pool.  Both products
+ * go through the kernel table's matrix kernels, with the query heads that share
+ * the KV head as columns (the cache rows are read once for all of them; a
+ * kernel's result per column does not depend on the column count): scores = K q
+ * over the cached rows [pos][head_dim], and out = V^T p over the transposed V
+ * cache [head_dim][n_ctx].  With an F16 cache q and p are rounded to F16 first
+ * (the F16 kernels' activation type), as the reference's F16 products do. */
 static void attn_worker(void *arg, int ith, int nth)
 {
 	const struct attn_job *J = arg;
@@ -257,49 +261,52 @@ static void attn_worker(void *arg, int ith, int nth)
 	const float scale = 1.0f / sqrtf((float)hd);
 	const bool f16 = kv->type == HEARTH_TYPE_F16;
 	const kern_mm_fn mm = isa->mm[kv->type];
-	float *sc = w->tscr + w->tscr_stride * (size_t)ith;   /* n_ctx scores */
-	hx_f16 *p16 = (hx_f16 *)(sc + kv->n_ctx);             /* n_ctx halves */
-	hx_f16 *q16 = p16 + kv->n_ctx;                         /* head_dim halves */
-	const int64_t total = (int64_t)J->n_rows * n_head;
+	float *sc = w->tscr + w->tscr_stride * (size_t)ith;   /* gqa x n_kv scores */
+	hx_f16 *p16 = (hx_f16 *)(sc + (size_t)gqa * kv->n_ctx); /* gqa x n_kv halves */
+	hx_f16 *q16 = p16 + (size_t)gqa * kv->n_ctx;            /* gqa x head_dim halves */
+	const int64_t total = (int64_t)J->n_rows * hp->n_head_kv;
 	const int64_t i0 = total * ith / nth, i1 = total * (ith + 1) / nth;
 	const size_t head_elems = (size_t)kv->n_ctx * hd;
 
 	for (int64_t it = i0; it < i1; it++) {
-		const int32_t r = (int32_t)(it / n_head), h = (int32_t)(it % n_head);
+		const int32_t r = (int32_t)(it / hp->n_head_kv), kvh = (int32_t)(it % hp->n_head_kv), h0 = kvh * gqa;
 		const int32_t t = J->rows ? J->rows[r] : r;
-		const int32_t p = J->pos[t], s = J->seq[t], kvh = h / gqa;
+		const int32_t p = J->pos[t], s = J->seq[t];
 		const size_t base = ((((size_t)J->il * kv->n_seq + (size_t)s) * hp->n_head_kv) + (size_t)kvh) * head_elems;
-		const float *qv = w->q + (size_t)t * qd + (size_t)h * hd;
-		float *out = w->att + (size_t)r * qd + (size_t)h * hd;
+		const float *qv = w->q + (size_t)t * qd + (size_t)h0 * hd;
+		float *out = w->att + (size_t)r * qd + (size_t)h0 * hd;
 		const int32_t n_kv = p + 1;
 		const uint8_t *kc = (const uint8_t *)kv->k + base * kv->elt;
 		const uint8_t *vt = (const uint8_t *)kv->v + base * kv->elt;
 
 		if (f16) {
-			isa->f32_to_f16(qv, q16, hd);
-			mm(hd, n_kv, 1, sc, (size_t)n_kv, kc, (size_t)hd * 2, q16, (size_t)hd * 2);
+			isa->f32_to_f16(qv, q16, (int64_t)gqa * hd);
+			mm(hd, n_kv, gqa, sc, (size_t)n_kv, kc, (size_t)hd * 2, q16, (size_t)hd * 2);
 		} else {
-			mm(hd, n_kv, 1, sc, (size_t)n_kv, kc, (size_t)hd * 4, qv, (size_t)hd * 4);
+			mm(hd, n_kv, gqa, sc, (size_t)n_kv, kc, (size_t)hd * 4, qv, (size_t)hd * 4);
 		}
-		float mx = -INFINITY;
-		for (int32_t j = 0; j < n_kv; j++) {
-			sc[j] *= scale;
-			mx = sc[j] > mx ? sc[j] : mx;
+		for (int32_t g = 0; g < gqa; g++) {
+			float *sg = sc + (size_t)g * n_kv;
+			float mx = -INFINITY;
+			for (int32_t j = 0; j < n_kv; j++) {
+				sg[j] *= scale;
+				mx = sg[j] > mx ? sg[j] : mx;
+			}
+			double sum = 0.0;
+			for (int32_t j = 0; j < n_kv; j++) {
+				const float e = expf(sg[j] - mx);
+				sum += (double)e;
+				sg[j] = e;
+			}
+			const float inv = (float)(1.0 / sum);
+			for (int32_t j = 0; j < n_kv; j++)
+				sg[j] *= inv;
 		}
-		double sum = 0.0;
-		for (int32_t j = 0; j < n_kv; j++) {
-			const float e = expf(sc[j] - mx);
-			sum += (double)e;
-			sc[j] = e;
-		}
-		const float inv = (float)(1.0 / sum);
-		for (int32_t j = 0; j < n_kv; j++)
-			sc[j] *= inv;
 		if (f16) {
-			isa->f32_to_f16(sc, p16, n_kv);
-			mm(n_kv, hd, 1, out, (size_t)hd, vt, (size_t)kv->n_ctx * 2, p16, (size_t)n_kv * 2);
+			isa->f32_to_f16(sc, p16, (int64_t)gqa * n_kv);
+			mm(n_kv, hd, gqa, out, (size_t)hd, vt, (size_t)kv->n_ctx * 2, p16, (size_t)n_kv * 2);
 		} else {
-			mm(n_kv, hd, 1, out, (size_t)hd, vt, (size_t)kv->n_ctx * 4, sc, (size_t)n_kv * 4);
+			mm(n_kv, hd, gqa, out, (size_t)hd, vt, (size_t)kv->n_ctx * 4, sc, (size_t)n_kv * 4);
 		}
 	}
 }
@@ -391,7 +398,7 @@ int model_forward(const hearth_model *m, struct model_work *w, const struct mode
 				return 0;
 		}
 		struct attn_job job = {m, w, kv, il, nr, rows, pos, seq};
-		if (w->pool && nr * hp->n_head > 1)
+		if (w->pool && nr * hp->n_head_kv > 1)
 			kern_pool_run(w->pool, attn_worker, &job);
 		else
 			attn_worker(&job, 0, 1);
