@@ -114,6 +114,7 @@ async function onReconnect(was) {
 async function loadModels() {
 	try { S.models = await api.models(); } catch { /* keep the last list */ }
 	renderModels();
+	for (const r of S.recs.values()) renderStats(r); // the model names show once there are several
 }
 
 function renderModels() {
@@ -188,7 +189,7 @@ async function loadMoreChats() {
 		renderChatList();
 	} catch (e) {
 		if (!e.offline && e.code !== 'no_history') toast(`Could not load chats: ${e.message}`, { error: true });
-		if (e.code === 'no_history') { S.listDone = true; el.listEmpty.textContent = 'History is off (--no-history).'; el.listEmpty.hidden = false; }
+		if (e.code === 'no_history') { S.listDone = true; enterEphemeral(); }
 	} finally {
 		S.listLoading = false;
 	}
@@ -436,6 +437,11 @@ function renderRec(rec) {
 	const err = m.status === 'error' ? (m.error || 'The reply failed.') : '';
 	rec.error.hidden = !err;
 	rec.error.textContent = err;
+	renderStats(rec);
+}
+
+function renderStats(rec) {
+	const m = rec.m, streaming = m.status === 'streaming';
 	rec.stats.textContent = m.role === 'assistant' && !streaming ? fmtStats(m.stats, m) : '';
 	rec.stats.title = statsTitle(m.stats);
 	if (m.status === 'stopped') rec.stats.prepend(h('span', { class: 'badge', text: 'stopped' }), ' ');
@@ -663,6 +669,7 @@ function clearThread() {
 }
 
 function newChat() {
+	if (E.abort) E.abort.abort();
 	closeEvents();
 	S.openGen++;
 	S.esBuffer = null;
@@ -805,13 +812,14 @@ function setGenerating(id) {
 }
 
 function updateComposer() {
-	const gen = !!S.generating && !!S.chat;
+	const gen = !!S.generating && (!!S.chat || E.on);
 	el.send.hidden = gen;
 	el.stop.hidden = !gen;
 	el.send.disabled = !el.input.value.trim();
 }
 
 async function stop() {
+	if (E.on && E.abort) { E.abort.abort(); return; }
 	if (!S.chat || !S.generating) return;
 	try {
 		await api.stop(S.chat.id);
@@ -822,6 +830,12 @@ async function stop() {
 el.stop.addEventListener('click', () => { stop(); el.input.focus(); });
 
 async function regenerate() {
+	if (E.on && !S.generating) {
+		const last = sortedRecs().pop();
+		if (last && last.m.role === 'assistant') removeRec(last.m.id);
+		sendEphemeral(null);
+		return;
+	}
 	if (!S.chat || S.generating) return;
 	const recs = sortedRecs();
 	const last = recs[recs.length - 1];
@@ -992,8 +1006,74 @@ function submit() {
 	autosize();
 	hideSlash();
 	updateComposer();
-	if (S.conn === 'offline') enqueue(text);
+	if (E.on) sendEphemeral(text);
+	else if (S.conn === 'offline') enqueue(text);
 	else sendText(text);
+}
+
+/* ---------------------------------------------------------------- without history (--no-history) */
+
+// The server keeps no chats: talk to the OpenAI-compatible /v1/chat/completions instead and keep the
+// conversation in this tab only (a reload forgets it). Replies stay plain text: there is no server-rendered html.
+const E = { on: false, id: 0, abort: null };
+
+function enterEphemeral() {
+	E.on = true;
+	el.listEmpty.textContent = 'History is off on this server (--no-history): this conversation lives only in this tab.';
+	el.listEmpty.hidden = false;
+}
+
+async function sendEphemeral(text) {
+	if (text !== null) upsert({ id: ++E.id, role: 'user', content: text, status: 'complete', created_at: Date.now() });
+	const d = S.draft, p = d.params || {};
+	const messages = sortedRecs().filter((r) => r.m.status !== 'error' && r.m.content).map((r) => ({ role: r.m.role, content: r.m.content }));
+	if (d.system) messages.unshift({ role: 'system', content: d.system });
+	const model = d.model || el.model.value;
+	const rec = upsert({ id: ++E.id, role: 'assistant', content: '', reasoning: '', status: 'streaming', model, created_at: Date.now() });
+	rec.t0 = performance.now();
+	setGenerating(rec.m.id);
+	scrollSoon(true);
+	const body = { model, messages, stream: true };
+	for (const k of ['temperature', 'top_p', 'max_tokens']) if (p[k] !== undefined) body[k] = p[k];
+	if (p.thinking !== undefined) body.chat_template_kwargs = { enable_thinking: p.thinking };
+	E.abort = new AbortController();
+	let status = 'complete', error = '', stats = null;
+	try {
+		const r = await fetch('/v1/chat/completions', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal: E.abort.signal });
+		if (!r.ok) {
+			const j = await r.json().catch(() => ({}));
+			throw new Error((j.error && j.error.message) || `${r.status} ${r.statusText}`);
+		}
+		const rd = r.body.pipeThrough(new TextDecoderStream()).getReader();
+		let buf = '';
+		for (;;) {
+			const { value, done } = await rd.read();
+			if (done) break;
+			buf += value;
+			let i;
+			while ((i = buf.indexOf('\n\n')) >= 0) {
+				const ev = buf.slice(0, i);
+				buf = buf.slice(i + 2);
+				for (const line of ev.split('\n')) {
+					if (!line.startsWith('data: ') || line === 'data: [DONE]') continue;
+					let j;
+					try { j = JSON.parse(line.slice(6)); } catch { continue; }
+					if (j.error) throw new Error(j.error.message || 'generation failed');
+					const delta = j.choices && j.choices[0] && j.choices[0].delta;
+					if (delta) appendDelta({ message_id: rec.m.id, content: delta.content || '', reasoning: delta.reasoning_content || '' });
+					const t = j.timings;
+					if (t) stats = { n_gen: t.predicted_n, tps: t.predicted_per_second, ttft_ms: t.ttft_ms, n_prompt: t.prompt_n + t.cache_n, n_cached: t.cache_n, prompt_ms: t.prompt_ms, gen_ms: t.predicted_ms };
+				}
+			}
+		}
+	} catch (e) {
+		if (e.name === 'AbortError') status = 'stopped';
+		else { status = 'error'; error = e.message === 'Failed to fetch' ? 'The server cannot be reached.' : e.message; }
+	}
+	E.abort = null;
+	if (S.recs.get(rec.m.id) === rec) upsert({ ...rec.m, status, error, stats });
+	setGenerating(0);
+	announce(status === 'error' ? `The reply failed: ${error}` : 'Reply finished.');
 }
 
 /* slash commands */

@@ -46,6 +46,7 @@ let main = await startServer(mainArgs);
 const SERVER = main.url;
 const nomodel = await startServer(['--data-dir', `${DATA}/nomodel`], 503);
 const NOMODEL = nomodel.url;
+const nohist = await startServer(['-m', `${TD}/models/llama-spm-f32.gguf`, '--alias', 'spm', '-t', '1', '--parallel', '1', '--no-history']);
 
 // The browser talks to the server through this TCP proxy, so the test can cut every connection at once
 // (a dropped network, as far as the page can tell) while the server keeps going.
@@ -135,7 +136,7 @@ try {
 		return { fcp: p['first-contentful-paint'], dcl: n.domContentLoadedEventEnd };
 	});
 	await p2.goto('data:text/html,<p>baseline</p>');
-	const base = await p2.evaluate(() => performance.getEntriesByType('paint').map((e) => e.startTime).pop());
+	const base = await p2.waitForFunction(() => performance.getEntriesByType('paint').map((e) => e.startTime).pop()).then((v) => v.jsonValue());
 	await p2.close();
 	log(`warm load: first contentful paint ${perf2.fcp?.toFixed(1)} ms, DOMContentLoaded ${perf2.dcl.toFixed(1)} ms (a one-line data: page paints at ${base?.toFixed(1)} ms on this machine now)`);
 	log(`assets: ${assetBytes} bytes (${assets.sort().join(', ')})`);
@@ -246,7 +247,7 @@ try {
 	// ---- search a word of a reply
 	step = 'search';
 	const all = (await api('GET', `/api/chats/${chatId}/messages`)).messages;
-	const words = all.filter((m) => m.role === 'assistant').flatMap((m) => m.content.match(/\b[A-Za-z]{4,}\b/g) || []);
+	const words = all.filter((m) => m.role === 'assistant').flatMap((m) => m.content.split(/[\s.,;:!?()"']+/).filter((w) => /^[A-Za-z]{4,}$/.test(w)));
 	const word = words[0] || 'lighthouse';
 	log(`searching for "${word}"`);
 	await page.click('#new-chat');
@@ -490,6 +491,27 @@ try {
 		check(/without a model/.test(b), `banner: ${b}`);
 		await shot(npage, 'desktop-light-nomodel');
 		await nctx.close();
+	}
+
+	// ---- --no-history: the page still chats (over /v1/chat/completions), keeping the conversation in the tab
+	step = 'no-history';
+	{
+		const hctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+		const hpage = await hctx.newPage();
+		watch(hpage, 'no-history');
+		await hpage.goto(`${nohist.url}/`);
+		await hpage.waitForFunction(() => /History is off/.test(document.getElementById('list-empty').textContent));
+		await hpage.locator('#composer-input').fill('Hello without history');
+		await hpage.keyboard.press('Enter');
+		await waitReply(hpage, 0);
+		const a = lastAssistant(hpage);
+		check((await a.locator('.content').textContent()).length > 0, 'a reply');
+		check(/tok\/s/.test(await a.locator('.stats').textContent()), 'stats');
+		await a.locator('[data-act=regen]').click();
+		await waitReply(hpage, 2);
+		check(await hpage.locator('#thread .msg').count() === 2, 'regenerate replaced the reply');
+		await shot(hpage, 'desktop-light-nohistory');
+		await hctx.close();
 	}
 
 	step = 'console';
