@@ -130,7 +130,8 @@ hist search capi --db "$DB" --json | jq -e '.results[0].snippet | test("<mark>ca
 cat >"$T/odd.json" <<'EOF'
 {"title": "Odd <chars>", "messages": [
  {"role": "user", "content": "compare a<b && c>d with \"quotes\" and 'apostrophes'"},
- {"role": "assistant", "content": "sneaky \u001b]0;pwned\u0007 title and \u001b[31mred\u001b[0m"}]}
+ {"role": "assistant", "content": "sneaky \u001b]0;pwned\u0007 title and \u001b[31mred\u001b[0m",
+  "reasoning": "pondering quietly"}]}
 EOF
 hist import "$T/odd.json" --db "$DB" >"$T/out" || fail "import odd"
 grep -q '^imported .*odd.json as chat [0-9]* "Odd <chars>" (2 messages)$' "$T/out" || fail "import message: $(cat "$T/out")"
@@ -140,6 +141,9 @@ hist search compare --db "$DB" | grep -qF "[compare] a<b && c>d with \"quotes\" 
 hist show "$odd" --db "$DB" >"$T/out"
 grep -q "$(printf '\033')" "$T/out" && fail "stored escape sequences reached the output"
 grep -qF 'sneaky ^[]0;pwned^G title' "$T/out" || fail "control characters not shown: $(cat "$T/out")"
+grep -A2 '^\[thinking\]$' "$T/out" | grep -q '^pondering quietly$' || fail "thinking off a terminal: $(cat "$T/out")"
+sid=$(q "select id from chats where title = 'Stopped'")
+hist show "$sid" --db "$DB" | grep -q '^\[stopped\]$' || fail "show stopped status"
 hist search nothingmatchesthis --db "$DB" | grep -q 'no messages match' || fail "no hits"
 
 # export -> import -> export: identical; markdown; stdin import; bad documents
