@@ -448,8 +448,7 @@ int hub_subscribe(struct conn *cn, struct MHD_Connection *c, int64_t chat_id)
 	struct hub *h = u ? hub_get(s, chat_id, true) : NULL;
 	if (!h) {
 		free(u);
-		return srv_send_error(cn, c, s->stopping ? 503 : 500, "unavailable",
-		                      s->stopping ? "the server is shutting down" : "out of memory");
+		return srv_send_error(cn, c, 503, "unavailable", "the server is shutting down (or out of memory)");
 	}
 	u->srv = s;
 	u->h = h;

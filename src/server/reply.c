@@ -284,9 +284,11 @@ static void cancel_locked(struct srv *s, struct reply *r)
 
 void reply_cancel_all(struct srv *s)
 {
+	pthread_mutex_lock(&s->hub_mu); /* hub_get reads it under hub_mu, the writer under wr_mu */
 	pthread_mutex_lock(&s->wr_mu);
 	s->stopping = true;
 	pthread_mutex_unlock(&s->wr_mu);
+	pthread_mutex_unlock(&s->hub_mu);
 	struct hub **hv;
 	size_t n = hub_collect(s, &hv);
 	for (size_t i = 0; i < n; i++) {
@@ -771,8 +773,17 @@ int reply_post(struct srv *s, struct hub *h, const hx_chat *chat, const char *co
 		r->eng_done = true;
 		hub_unlock(h);
 		free(text);
+		int64_t aid = r->msg.id;
 		reply_finish(r); /* frees r and its hub reference */
 		r = NULL;
+		/* the reply is complete already: answer with its final state */
+		hx_msg fin = {0};
+		if (hx_msg_get(s->store, HX_STORE_LOCAL_USER, aid, &fin) == 0) {
+			json_t *fj = native_msg_json(&fin, true);
+			if (fj)
+				json_object_set_new(*resp, "assistant_message", fj);
+		}
+		hx_msg_clear(&fin);
 	}
 	st = 202;
 out:

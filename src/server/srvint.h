@@ -4,9 +4,11 @@
  * and the native chat API's pieces (native.c routes, hub.c per-chat event hubs,
  * reply.c generation of stored replies, slash.c slash commands).
  *
- * Locking order (never the other way round): srv.hub_mu -> hub.mu -> srv.mu;
- * srv.wr_mu and srv.eng_rw are taken alone.  The engine thread (reply
- * callbacks) takes only hub.mu, srv.mu and srv.wr_mu, each briefly.
+ * Locking order (never the other way round): srv.hub_mu -> hub.mu -> srv.mu,
+ * srv.hub_mu -> srv.wr_mu, hub.mu -> srv.eng_rw (try-lock only: shutdown holds
+ * it for writing while engine callbacks need hub locks).  The engine thread
+ * (reply callbacks) takes only hub.mu, srv.mu and srv.wr_mu, each briefly.
+ * srv.stopping is written under both hub_mu and wr_mu.
  */
 #ifndef HEARTH_SRVINT_H
 #define HEARTH_SRVINT_H

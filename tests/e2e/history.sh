@@ -132,7 +132,8 @@ done
 [ "$(code -X PATCH $U/api/chats/424242 -d '{"title":"x"}')" = 404 ] || fail "patch missing chat"
 # a first message that is a command gives no title; the first real one does
 C5=$(curl -s $U/api/chats -d '{"params":{"max_tokens":2}}' | jq .id)
-post $C5 '{"content":"/help"}' > /dev/null
+post $C5 '{"content":"/help"}' | jq -e '.assistant_message.status == "complete" and
+	(.assistant_message.html | contains("<li>"))' >/dev/null || fail "202 of a slash command"
 curl -s $U/api/chats/$C5 | jq -e '.title == "New chat"' >/dev/null || fail "title from a command"
 post $C5 '{"content":"Why is the sky blue?"}' > /dev/null
 curl -s $U/api/chats/$C5 | jq -e '.title == "Why is the sky blue?"' >/dev/null || fail "title: $(curl -s $U/api/chats/$C5)"
