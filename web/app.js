@@ -540,9 +540,14 @@ function updateJump() {
 	el.jump.hidden = s.scrollHeight - s.scrollTop - s.clientHeight < 120;
 }
 
+// Following the bottom stops only when the person scrolls away (wheel, touch, keys, scrollbar), not when
+// text arrives faster than scroll events or a finished reply re-renders shorter.
+let userScrollAt = 0;
+for (const t of ['wheel', 'touchmove', 'keydown', 'pointerdown']) el.scroller.addEventListener(t, () => { userScrollAt = Date.now(); }, { passive: true });
 el.scroller.addEventListener('scroll', () => {
 	const s = el.scroller;
-	S.stick = s.scrollHeight - s.scrollTop - s.clientHeight < 60;
+	if (s.scrollHeight - s.scrollTop - s.clientHeight < 60) S.stick = true;
+	else if (Date.now() - userScrollAt < 1000) S.stick = false;
 	updateJump();
 }, { passive: true });
 el.jump.addEventListener('click', () => { el.scroller.scrollTo({ top: el.scroller.scrollHeight, behavior: 'smooth' }); S.stick = true; });

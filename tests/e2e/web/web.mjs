@@ -168,6 +168,9 @@ try {
 	await page.waitForURL(/\/c\/\d+$/);
 	const chatId = Number(new URL(page.url()).pathname.split('/').pop());
 	await waitReply(page, 0);
+	await page.waitForTimeout(100);
+	check(await page.evaluate(() => { const s = document.getElementById('messages'); return s.scrollHeight - s.scrollTop - s.clientHeight < 60; }), 'the view followed the reply to its end');
+	check(await page.locator('#jump').isHidden(), 'no jump button at the bottom');
 	const streamed = await page.evaluate(() => window.__mut);
 	log(`streamed deltas applied: ${streamed}`);
 	check(streamed >= 2, `expected several streamed text updates, got ${streamed}`);
