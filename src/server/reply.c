@@ -649,11 +649,6 @@ int reply_post(struct srv *s, struct hub *h, const hx_chat *chat, const char *co
 		}
 	} else {
 		user = *answer;
-		if (regen_delete && (rc = hx_msg_delete(s->store, HX_STORE_LOCAL_USER, regen_delete))) {
-			memset(&user, 0, sizeof user);
-			st = fail(code, "store_error", err, errlen, 500, hearth_errmsg());
-			goto out;
-		}
 	}
 	asst.chat_id = chat->id;
 	asst.role = HX_ROLE_ASSISTANT;
@@ -785,9 +780,17 @@ int reply_post(struct srv *s, struct hub *h, const hx_chat *chat, const char *co
 		}
 		hx_msg_clear(&fin);
 	}
+	/* regenerate: the old reply goes once the new one is under way */
+	if (regen_delete && hx_msg_delete(s->store, HX_STORE_LOCAL_USER, regen_delete))
+		fprintf(stderr, "hearth serve: deleting the regenerated message %" PRId64 ": %s\n", regen_delete,
+		        hearth_errmsg());
 	st = 202;
 out:
 	if (st != 202) {
+		if (title_set) {
+			hx_chat back = {.title = (char *)"New chat"};
+			hx_chat_update(s->store, HX_STORE_LOCAL_USER, chat->id, &back, false);
+		}
 		if (asst_added)
 			hx_msg_delete(s->store, HX_STORE_LOCAL_USER, asst.id);
 		if (user_added)
