@@ -28,6 +28,7 @@ start() {
 	done
 	U=$(sed -n 's|.*listening on \(http://[^/]*\)/.*|\1|p' $T.log.$name | head -1)
 	i=0
+	[ -n "${NOMODEL:-}" ] && return
 	until [ "$(curl -s -o /dev/null -w '%{http_code}' $U/health)" = 200 ]; do
 		i=$((i + 1)); [ $i -gt 200 ] && fail "not ready: $(curl -s $U/health)"; sleep 0.1
 	done
@@ -281,6 +282,16 @@ BIG=$(awk 'BEGIN { for (i = 0; i < 400; i++) printf "word%d ", i }')
 [ "$(code $U/api/chats/$TC/messages -d "{\"content\":\"$BIG\"}")" = 400 ] &&
 	jq -e '.error.code == "context_length_exceeded"' $T.body >/dev/null || fail "too long: $(cat $T.body)"
 curl -s $U/api/chats/$TC | jq -e '.n_messages == 12 and .generating == false' >/dev/null || fail "a refused message was stored"
+kill -TERM $SP; wait $SP
+
+# --- without a model: nothing is stored for a message, slash commands still work
+NOMODEL=1 start m --db $T.mdb
+M=$(curl -s $U/api/chats -d '{}' | jq .id)
+[ "$(code $U/api/chats/$M/messages -d '{"content":"hello"}')" = 503 ] && jq -e '.error.code == "no_model"' $T.body \
+	>/dev/null || fail "no model: $(cat $T.body)"
+post $M '{"content":"/status"}' | jq -e '.assistant_message.status == "complete" and
+	(.assistant_message.content | contains("none"))' >/dev/null || fail "/status without a model"
+curl -s $U/api/chats/$M | jq -e '.n_messages == 2 and .title == "New chat"' >/dev/null || fail "no-model chat"
 kill -TERM $SP; wait $SP
 
 # --- without history
