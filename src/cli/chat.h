@@ -110,7 +110,8 @@ struct chat_hist {
 };
 
 /* Opens the database at `path` (NULL: hx_store_default_path) and, when chat_id
- * > 0, checks that the chat exists ("no chat N in PATH — list them with ...").
+ * > 0, checks that the chat exists ("no chat N in PATH — list them with ...")
+ * and gives it `title` when not NULL.
  * All chat_hist_* functions return 0 or a HEARTH_E* code with hearth_errmsg(). */
 int chat_hist_open(struct chat_hist *h, const char *path, int64_t chat_id, const char *title);
 void chat_hist_close(struct chat_hist *h);

@@ -38,6 +38,11 @@ int chat_hist_open(struct chat_hist *h, const char *path, int64_t chat_id, const
 		if (!rc)
 			h->chat_id = chat_id;
 		hx_chat_clear(&c);
+		if (!rc && title) { /* --title with --chat-id renames the chat */
+			hx_chat patch = {0};
+			patch.title = (char *)title;
+			rc = hx_chat_update(h->store, HX_STORE_LOCAL_USER, chat_id, &patch, false);
+		}
 	}
 	if (rc)
 		chat_hist_close(h);

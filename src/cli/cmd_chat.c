@@ -76,7 +76,7 @@ static void usage(FILE *f)
 		"  --db FILE                 the database (default $XDG_DATA_HOME/hearth/hearth.db); implies --save\n"
 		"  --chat-id N               continue stored chat N (its messages since its last reset, its\n"
 		"                            settings and model unless given here); implies --save\n"
-		"  --title TEXT              the new chat's title (default: made from the first message)\n"
+		"  --title TEXT              the chat's title (default: made from the first message); implies --save\n"
 		"\n"
 		"generation (each can be changed later with !set NAME VALUE):\n"
 		"  --temp X                  temperature; 0 is greedy (default 0.8)\n"

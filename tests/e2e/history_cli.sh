@@ -81,7 +81,8 @@ exec 3>&-
 	fail "stopped reply: $(q 'select chat_id, role, status from messages')"
 
 # --chat-id: the stored conversation continues (what the model sees since !reset)
-printf '!show\nOne more\n' | chat --chat-id 1 --db "$DB" -m "$M" --top-k 7 >"$T/out" || fail "--chat-id"
+printf '!show\nOne more\n' | chat --chat-id 1 --db "$DB" -m "$M" --top-k 7 --title "First chat" >"$T/out" ||
+	fail "--chat-id"
 grep -q '^context: .*(2 messages)' "$T/out" || fail "continued context: $(grep context: "$T/out")"
 grep -q '^  max_tokens *6$' "$T/out" && grep -q '^  temperature *0$' "$T/out" || fail "stored settings not applied"
 grep -q '^  top_k *7$' "$T/out" || fail "a flag should win over the stored settings"
