@@ -543,7 +543,11 @@ function updateJump() {
 // Following the bottom stops only when the person scrolls away (wheel, touch, keys, scrollbar), not when
 // text arrives faster than scroll events or a finished reply re-renders shorter.
 let userScrollAt = 0;
-for (const t of ['wheel', 'touchmove', 'keydown', 'pointerdown']) el.scroller.addEventListener(t, () => { userScrollAt = Date.now(); }, { passive: true });
+for (const t of ['wheel', 'touchmove', 'keydown', 'pointerdown']) {
+	el.scroller.addEventListener(t, (e) => {
+		if (t !== 'pointerdown' || e.target === el.scroller) userScrollAt = Date.now(); // pointerdown: the scrollbar
+	}, { passive: true });
+}
 el.scroller.addEventListener('scroll', () => {
 	const s = el.scroller;
 	if (s.scrollHeight - s.scrollTop - s.clientHeight < 60) S.stick = true;
@@ -1114,7 +1118,7 @@ function moveSlash(dir) {
 }
 
 el.input.addEventListener('input', () => { autosize(); updateComposer(); showSlash(); });
-el.input.addEventListener('blur', () => setTimeout(hideSlash, 100));
+el.input.addEventListener('blur', () => setTimeout(() => { if (document.activeElement !== el.input) hideSlash(); }, 100));
 el.input.addEventListener('keydown', (e) => {
 	if (!el.slash.hidden) {
 		if (e.key === 'ArrowDown' || e.key === 'ArrowUp') { e.preventDefault(); moveSlash(e.key === 'ArrowDown' ? 1 : -1); return; }

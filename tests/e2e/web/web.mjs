@@ -513,6 +513,8 @@ try {
 		await a.locator('[data-act=regen]').click();
 		await waitReply(hpage, 2);
 		check(await hpage.locator('#thread .msg').count() === 2, 'regenerate replaced the reply');
+		await hpage.waitForTimeout(100);
+		check(await hpage.locator('#jump').isHidden(), 'the view followed the regenerated reply');
 		await shot(hpage, 'desktop-light-nohistory');
 		await hctx.close();
 	}
