@@ -41,7 +41,7 @@ async function startServer(args, want = 200) {
 	return { proc, url };
 }
 const mainArgs = ['-m', `${TD}/models/llama-spm-f32.gguf`, '--alias', 'spm', '-m', `${TD}/models/qwen3-f32.gguf`,
-	'--alias', 'qwen3', '--parallel', '2', '-t', '2', '--data-dir', DATA, '--keepalive', '1'];
+	'--alias', 'qwen3', '--parallel', '2', '-t', '2', '-c', '16384', '--data-dir', DATA, '--keepalive', '1'];
 let main = await startServer(mainArgs);
 const SERVER = main.url;
 const nomodel = await startServer(['--data-dir', `${DATA}/nomodel`], 503);
@@ -159,6 +159,10 @@ try {
 		})
 			.observe(document.getElementById('thread'), { characterData: true, subtree: true });
 	});
+	// settings of a chat not created yet go with its creation
+	await page.click('#open-settings');
+	await page.fill('#settings [name=max_tokens]', '300');
+	await page.click('#settings button[value=save]');
 	await page.locator('#composer-input').fill('Hello there, tell me a story about a lighthouse');
 	await page.keyboard.press('Shift+Enter');
 	await page.keyboard.type('in two lines');
@@ -179,6 +183,7 @@ try {
 	const stats = await a1.locator('.stats').textContent();
 	check(/tokens/.test(stats) && /tok\/s/.test(stats) && /TTFT/.test(stats), `stats: ${stats}`);
 	const reply1 = (await api('GET', `/api/chats/${chatId}/messages`)).messages.filter((m) => m.role === 'assistant').pop();
+	check((await api('GET', `/api/chats/${chatId}`)).params.max_tokens === 300, 'draft settings saved with the new chat');
 	check(reply1 && reply1.status === 'complete' && reply1.content.length > 0, 'reply stored');
 
 	// ---- stop a long reply
@@ -319,6 +324,21 @@ try {
 		check(last.model === MODELS[1], `reply model ${last.model}`);
 		check((await lastAssistant(page).locator('.stats').textContent()).includes(MODELS[1]), 'stats name the model');
 	}
+
+	// ---- the sidebar pages in older chats as it scrolls (cursor pagination, 40 a page)
+	step = 'paging';
+	for (let i = 0; i < 50; i++) await api('POST', '/api/chats/import', { title: `Old chat ${i}`, messages: [{ role: 'user', content: `old question ${i}` }] });
+	const total = (await api('GET', '/api/chats?limit=200')).chats.length;
+	await page.reload({ waitUntil: 'load' });
+	await page.waitForSelector('#chat-list li');
+	for (let i = 0; i < 20 && await page.locator('#chat-list li').count() < total; i++) {
+		await page.locator('#chat-list li').last().scrollIntoViewIfNeeded();
+		await page.waitForTimeout(150);
+	}
+	const nShown = await page.locator('#chat-list li').count();
+	const ids = await page.$$eval('#chat-list li', (l) => l.map((n) => n.dataset.id));
+	check(nShown === total && new Set(ids).size === total, `sidebar shows ${nShown} of ${total} chats`);
+	log(`sidebar: ${nShown} chats over ${Math.ceil(total / 40)} pages`);
 
 	// ---- slash command
 	step = 'slash';
