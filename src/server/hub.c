@@ -95,6 +95,13 @@ struct hub *hub_get(struct srv *s, int64_t chat_id, bool create)
 	return h;
 }
 
+void hub_ref(struct srv *s, struct hub *h)
+{
+	pthread_mutex_lock(&s->hub_mu);
+	h->refs++;
+	pthread_mutex_unlock(&s->hub_mu);
+}
+
 void hub_put(struct srv *s, struct hub *h)
 {
 	if (!h)
@@ -108,7 +115,6 @@ void hub_lock(struct hub *h) { pthread_mutex_lock(&h->mu); }
 void hub_unlock(struct hub *h) { pthread_mutex_unlock(&h->mu); }
 struct reply *hub_reply_locked(struct hub *h) { return h->reply; }
 bool hub_deleted_locked(struct hub *h) { return h->deleted; }
-int64_t hub_chat_id(const struct hub *h) { return h->chat_id; }
 void hub_broadcast_locked(struct hub *h) { pthread_cond_broadcast(&h->cv); }
 
 void hub_set_reply_locked(struct hub *h, struct reply *r)

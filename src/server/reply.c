@@ -514,11 +514,8 @@ int reply_post(struct srv *s, struct hub *h, const hx_chat *chat, const char *co
 	if (!r)
 		return fail(code, "internal", err, errlen, 500, "out of memory");
 	r->s = s;
-	r->h = hub_get(s, hub_chat_id(h), false); /* the reply's own reference (the same hub) */
-	if (!r->h) {
-		free(r);
-		return fail(code, "internal", err, errlen, 500, "out of memory");
-	}
+	r->h = h;
+	hub_ref(s, h); /* the reply's own reference */
 	/* claim the chat */
 	hub_lock(h);
 	if (hub_deleted_locked(h) || hub_reply_locked(h)) {

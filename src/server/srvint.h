@@ -196,6 +196,7 @@ struct reply;
  * it does not exist (or out of memory). */
 struct hub *hub_get(struct srv *s, int64_t chat_id, bool create);
 void hub_put(struct srv *s, struct hub *h);
+void hub_ref(struct srv *s, struct hub *h); /* one more reference to a hub the caller holds */
 void hub_lock(struct hub *h);
 void hub_unlock(struct hub *h);
 /* Appends an event with the next id of the current reply (chat events) or as
@@ -213,7 +214,6 @@ void hub_set_deleted_locked(struct hub *h);
 /* Waits (lock held) up to `secs` for a change. */
 void hub_wait_locked(struct hub *h, double secs);
 void hub_broadcast_locked(struct hub *h);
-int64_t hub_chat_id(const struct hub *h);
 /* True while the chat has a reply being generated. */
 bool hub_generating(struct srv *s, int64_t chat_id);
 /* Answers GET /api/chats/{id}/events. */
