@@ -81,6 +81,26 @@ AI float hsum512(__m512 v)
 	return hsum_ps(x);
 }
 
+/* out[i] = hsum512(v[i]) for 16 vectors, bit for bit: the same pairwise additions
+ * (elements 8, 4, 2 and 1 apart) done for 16 vectors at once on transposed data. */
+AI void hsum512x16(const __m512 *v, float *out)
+{
+	__m512 p[8], r[4], t[2];
+	for (int i = 0; i < 8; i++)
+		p[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+		                     _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+	for (int i = 0; i < 4; i++)
+		r[i] = _mm512_add_ps(_mm512_shuffle_f32x4(p[2 * i], p[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+		                     _mm512_shuffle_f32x4(p[2 * i], p[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+	for (int i = 0; i < 2; i++)
+		t[i] = _mm512_add_ps(_mm512_shuffle_ps(r[2 * i], r[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+		                     _mm512_shuffle_ps(r[2 * i], r[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+	const __m512 f = _mm512_add_ps(_mm512_shuffle_ps(t[0], t[1], _MM_SHUFFLE(2, 0, 2, 0)),
+	                               _mm512_shuffle_ps(t[0], t[1], _MM_SHUFFLE(3, 1, 3, 1)));
+	/* lane 4j + e holds vector 4e + j */
+	_mm512_storeu_ps(out, _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), f));
+}
+
 /* Weight kinds: how four blocks unpack into the lo (elements 0..15 of each block)
  * and hi (16..31) registers as unsigned bytes, and the offset (log2) to take back
  * through the activation sums. */
@@ -320,6 +340,18 @@ AI __m512 zld_bf16(const uint8_t *p, int64_t i)
 	return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
+/* The same with only the first elements of `m` loaded (the others 0): row tails. */
+AI __m512 zldm_f32(const uint8_t *p, int64_t i, __mmask16 m) { return _mm512_maskz_loadu_ps(m, (const float *)p + i); }
+AI __m512 zldm_f16(const uint8_t *p, int64_t i, __mmask16 m)
+{
+	return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const hx_f16 *)p + i));
+}
+AI __m512 zldm_bf16(const uint8_t *p, int64_t i, __mmask16 m)
+{
+	const __m256i h = _mm256_maskz_loadu_epi16(m, (const hx_bf16 *)p + i);
+	return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
 /* bytes per element, for the prefetch address */
 #define ZESZ_f32 4
 #define ZESZ_f16 2
@@ -333,8 +365,8 @@ AI __m512 zld_bf16(const uint8_t *p, int64_t i)
  * 16 elements, 2 weight conversions feed 2 x ZF_BC FMAs whose activation operand
  * comes straight from memory.  Each (row, column) accumulates the same vector
  * FMAs in the same order as zftile (the accumulators are stored between chunks,
- * exactly), and the sum and the scalar tail are zftile's, so the result does not
- * depend on the path.
+ * exactly), and the zero-padded tail step and the sum are zftile's, so the result
+ * does not depend on the path.
  */
 #define ZF_BC 12  /* columns per pass */
 #define ZF_KC 512 /* K chunk, elements */
@@ -346,9 +378,20 @@ AI __m512 zld_bf16(const uint8_t *p, int64_t i)
 	{                                                                                                  \
 		__m512 acc[2][ZF_BC];                                                                      \
 		UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++) acc[r][c] = accp[r * ZF_BC + c]; \
-		for (int64_t i = 0; i < kn; i += 16) {                                                     \
+		for (int64_t i = 0; i + 16 <= kn; i += 16) {                                               \
 			__m512 wv[2];                                                                      \
 			UNROLL for (int r = 0; r < R; r++) wv[r] = zld_##T(w + (size_t)r * ldw, k0 + i);    \
+			UNROLL for (int c = 0; c < C; c++)                                                 \
+			{                                                                                  \
+				const __m512 av = _mm512_load_ps(af + (size_t)c * ZF_KC + i);              \
+				UNROLL for (int r = 0; r < R; r++) acc[r][c] = _mm512_fmadd_ps(wv[r], av, acc[r][c]); \
+			}                                                                                  \
+		}                                                                                          \
+		if (kn & 15) { /* the row tail: zero-padded, as in zftile */                               \
+			const int64_t i = kn & ~(int64_t)15;                                               \
+			const __mmask16 m = (__mmask16)((1u << (kn & 15)) - 1);                           \
+			__m512 wv[2];                                                                      \
+			UNROLL for (int r = 0; r < R; r++) wv[r] = zldm_##T(w + (size_t)r * ldw, k0 + i, m); \
 			UNROLL for (int c = 0; c < C; c++)                                                 \
 			{                                                                                  \
 				const __m512 av = _mm512_load_ps(af + (size_t)c * ZF_KC + i);              \
@@ -362,30 +405,40 @@ AI __m512 zld_bf16(const uint8_t *p, int64_t i)
 	{                                                                                                  \
 		float af[ZF_BC * ZF_KC] __attribute__((aligned(64)));                                      \
 		__m512 accs[ZF_R * ZF_BC];                                                                 \
-		const int64_t n16 = n & ~(int64_t)15;                                                      \
 		for (int r0 = 0; r0 < nr; r0 += ZF_R) {                                                    \
 			const int rr = nr - r0 < ZF_R ? nr - r0 : ZF_R;                                    \
 			const uint8_t *wr = w + (size_t)r0 * ldw;                                          \
 			for (int k = 0; k < rr * ZF_BC; k++)                                               \
 				accs[k] = _mm512_setzero_ps();                                             \
-			for (int64_t k0 = 0; k0 < n16; k0 += ZF_KC) {                                      \
-				const int64_t kn = n16 - k0 < ZF_KC ? n16 - k0 : ZF_KC;                    \
+			for (int64_t k0 = 0; k0 < n; k0 += ZF_KC) {                                        \
+				const int64_t kn = n - k0 < ZF_KC ? n - k0 : ZF_KC;                        \
 				for (int c = 0; c < C; c++)                                                \
 					for (int64_t i = 0; i < kn; i += 16)                               \
-						_mm512_store_ps(af + (size_t)c * ZF_KC + i, zld_##T(a + (size_t)c * lda, k0 + i)); \
+						_mm512_store_ps(af + (size_t)c * ZF_KC + i,                \
+						                i + 16 <= kn ? zld_##T(a + (size_t)c * lda, k0 + i) \
+						                             : zldm_##T(a + (size_t)c * lda, k0 + i, \
+						                                        (__mmask16)((1u << (kn - i)) - 1))); \
 				int r = 0;                                                                 \
 				for (; r + 2 <= rr; r += 2)                                                \
 					zfrows_##T(2, C, k0, kn, accs + r * ZF_BC, wr + (size_t)r * ldw, ldw, af); \
 				for (; r < rr; r++)                                                        \
 					zfrows_##T(1, C, k0, kn, accs + r * ZF_BC, wr + (size_t)r * ldw, ldw, af); \
 			}                                                                                  \
+			/* the sums, 16 at a time (short rows, e.g. attention scores, are \
+			 * dominated by them) */                                                   \
+			float sums[ZF_R * ZF_BC];                                                          \
+			int f = 0;                                                                         \
+			for (; f + 16 <= rr * C; f += 16) {                                                \
+				__m512 v16[16];                                                            \
+				for (int k = 0; k < 16; k++)                                               \
+					v16[k] = accs[(f + k) / C * ZF_BC + (f + k) % C];                  \
+				hsum512x16(v16, sums + f);                                                 \
+			}                                                                                  \
+			for (; f < rr * C; f++)                                                            \
+				sums[f] = hsum512(accs[f / C * ZF_BC + f % C]);                            \
 			for (int r = 0; r < rr; r++)                                                       \
-				for (int c = 0; c < C; c++) {                                              \
-					float t = hsum512(accs[r * ZF_BC + c]);                            \
-					for (int64_t k = n16; k < n; k++)                                  \
-						t += sc_##T(wr + (size_t)r * ldw, k) * sc_##T(a + (size_t)c * lda, k); \
-					s[(size_t)c * lds + (size_t)(r0 + r)] = t;                         \
-				}                                                                          \
+				for (int c = 0; c < C; c++)                                                \
+					s[(size_t)c * lds + (size_t)(r0 + r)] = sums[r * C + c];           \
 		}                                                                                          \
 	}
 
@@ -406,13 +459,18 @@ AI __m512 zld_bf16(const uint8_t *p, int64_t i)
 				UNROLL for (int c = 0; c < C; c++) acc[r][c] = _mm512_fmadd_ps(wv, av[c], acc[r][c]); \
 			}                                                                                  \
 		}                                                                                          \
-		UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++)                      \
-		{                                                                                          \
-			float t = hsum512(acc[r][c]);                                                      \
-			for (int64_t k = i; k < n; k++)                                                    \
-				t += sc_##T(w + (size_t)r * ldw, k) * sc_##T(a + (size_t)c * lda, k);       \
-			s[(size_t)c * lds + (size_t)r] = t;                                                \
+		if (i < n) { /* the row tail: one zero-padded step */                                      \
+			const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);                              \
+			__m512 av[4];                                                                      \
+			UNROLL for (int c = 0; c < C; c++) av[c] = zldm_##T(a + (size_t)c * lda, i, m);     \
+			UNROLL for (int r = 0; r < R; r++)                                                 \
+			{                                                                                  \
+				const __m512 wv = zldm_##T(w + (size_t)r * ldw, i, m);                     \
+				UNROLL for (int c = 0; c < C; c++) acc[r][c] = _mm512_fmadd_ps(wv, av[c], acc[r][c]); \
+			}                                                                                  \
 		}                                                                                          \
+		UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++) s[(size_t)c * lds + (size_t)r] = \
+		        hsum512(acc[r][c]);                                                                \
 	}                                                                                                  \
 	ZF_BATCH(T)                                                                                        \
 	static void zfmm_##T(int64_t n, int nr, int nc, float *s, size_t lds, const void *w, size_t ldw,    \

@@ -801,12 +801,16 @@ static void simd_act_q8_K(const float *x, void *vy, int64_t n)
 			memset(&y[i], 0, sizeof y[i]);
 			continue;
 		}
+		/* the first element whose magnitude is amax, with its sign */
 		float max = 0.0f;
-		for (int j = 0; j < QK_K; j++)
-			if (x[j] == amax || x[j] == -amax) {
-				max = x[j];
+		const __m256 amv = _mm256_set1_ps(amax);
+		for (int k = 0; k < 32; k++) {
+			const int msk = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(x + 8 * k), absmask), amv, _CMP_EQ_OQ));
+			if (msk) {
+				max = x[8 * k + __builtin_ctz((unsigned)msk)];
 				break;
 			}
+		}
 		const float iscale = -127.0f / max;
 		const __m256 isv = _mm256_set1_ps(iscale);
 		const __m256i top = _mm256_set1_epi32(127);
