@@ -71,7 +71,10 @@ static bool reply_cb(const hearth_gen_event *ev, void *user)
 {
 	struct reply *r = user;
 	struct hub *h = r->h;
+	struct srv *s = r->s;
 	bool done = ev->kind == HEARTH_GEN_DONE, cancel = false;
+	if (done)
+		srv_note_done(s, r->m, ev->stats);
 	hub_lock(h);
 	r->st = *ev->stats;
 	if (ev->kind == HEARTH_GEN_CONTENT || ev->kind == HEARTH_GEN_REASONING) {
@@ -92,10 +95,9 @@ static bool reply_cb(const hearth_gen_event *ev, void *user)
 		snprintf(r->errmsg, sizeof r->errmsg, "%s", ev->message ? ev->message : "");
 	}
 	hub_unlock(h);
-	if (done) {
-		srv_note_done(r->s, r->m, ev->stats);
-		wake_writer(r->s);
-	}
+	/* once eng_done is set and the lock released, the writer may free r */
+	if (done)
+		wake_writer(s);
 	return cancel;
 }
 
