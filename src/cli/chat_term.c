@@ -177,19 +177,19 @@ int chat_term_read(struct chat_term *t, const char *prompt, char **out)
 	int r = read_physical(t, prompt, &line);
 	if (r != CHAT_READ_LINE)
 		return r;
-	struct cli_buf b = {0};
+	hx_sbuf b = {0};
 	const char *lead = line + strspn(line, " \t");
 	if (!strncmp(lead, "\"\"\"", 3)) {
 		/* a block: """ [text] ... [text] """ */
 		const char *rest = lead + 3;
 		size_t rn = rtrim_len(rest);
 		if (rn >= 3 && ends_with_quotes(rest, rn)) {
-			cli_buf_add(&b, rest, rn - 3); /* """one line""" */
+			hx_sbuf_add(&b, rest, rn - 3); /* """one line""" */
 			free(line);
 			goto done;
 		}
 		if (rn)
-			cli_buf_add(&b, rest, rn);
+			hx_sbuf_add(&b, rest, rn);
 		bool first = rn == 0;
 		free(line);
 		for (;;) {
@@ -206,8 +206,8 @@ int chat_term_read(struct chat_term *t, const char *prompt, char **out)
 				n -= 3;
 			if (!last || n) {
 				if (!first)
-					cli_buf_add(&b, "\n", 1);
-				cli_buf_add(&b, line, n);
+					hx_sbuf_add(&b, "\n", 1);
+				hx_sbuf_add(&b, line, n);
 				first = false;
 			}
 			free(line);
@@ -219,11 +219,11 @@ int chat_term_read(struct chat_term *t, const char *prompt, char **out)
 	for (;;) {
 		size_t n = strlen(line);
 		bool cont = n && line[n - 1] == '\\';
-		cli_buf_add(&b, line, cont ? n - 1 : n);
+		hx_sbuf_add(&b, line, cont ? n - 1 : n);
 		free(line);
 		if (!cont)
 			break;
-		cli_buf_add(&b, "\n", 1);
+		hx_sbuf_add(&b, "\n", 1);
 		r = read_physical(t, "... ", &line);
 		if (r == CHAT_READ_INTERRUPT) {
 			free(b.p);
@@ -238,7 +238,7 @@ done:
 		return CHAT_READ_EOF;
 	}
 	if (!b.p)
-		cli_buf_add(&b, "", 0);
+		hx_sbuf_add(&b, "", 0);
 	if (b.oom || !b.p)
 		return CHAT_READ_EOF;
 	*out = b.p;

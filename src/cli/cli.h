@@ -77,16 +77,6 @@ int cli_model_opt(struct cli_model_opts *o, const char *arg, const char *val);
  * naming the input).  Returns 0 or a HEARTH_E* code with a message. */
 int cli_read_input(const char *path, size_t max, char **out, size_t *len);
 
-/* A growing NUL-terminated string: p is NULL until the first add (even of 0
- * bytes); after a failed allocation oom is set and later adds do nothing.  The
- * caller frees p. */
-struct cli_buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-void cli_buf_add(struct cli_buf *b, const char *s, size_t n);
-
 /* The CLOCK_REALTIME time `ms` milliseconds from now (for pthread_cond_timedwait). */
 struct timespec;
 void cli_deadline(struct timespec *ts, long ms);

@@ -566,7 +566,7 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 	struct printer pr = {ch, SHOWN_NOTHING, false, true};
 	/* a long prompt takes a while: turn a wheel until the first text */
 	struct chat_spinner *wait = ch->interactive ? chat_spinner_start_after("", 300) : NULL;
-	struct cli_buf content = {0}, reasoning = {0};
+	hx_sbuf content = {0}, reasoning = {0};
 	char *local = NULL;
 	size_t lcap = 0;
 	bool canceled = false;
@@ -605,7 +605,7 @@ static int generate(struct chat *ch, const hearth_token *ids, size_t n_ids, bool
 			size_t len;
 			memcpy(&len, local + o + 1, sizeof len);
 			const char *t = local + o + 1 + sizeof(size_t);
-			cli_buf_add(kind == HEARTH_GEN_CONTENT ? &content : &reasoning, t, len);
+			hx_sbuf_add(kind == HEARTH_GEN_CONTENT ? &content : &reasoning, t, len);
 			print_piece(&pr, kind, t, len);
 			o += 1 + sizeof(size_t) + len;
 		}

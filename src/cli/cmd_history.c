@@ -256,8 +256,8 @@ static const char *when(int64_t ms, char *buf, size_t n)
  * entities decoded, marks as bold (or [brackets]), on one line. */
 static void put_snippet(FILE *f, const char *html, const struct colors *c, bool tty)
 {
-	struct cli_buf b = {0};
-	cli_buf_add(&b, "", 0);
+	hx_sbuf b = {0};
+	hx_sbuf_add(&b, "", 0);
 	for (const char *p = html; *p;) {
 		if (!strncmp(p, "<mark>", 6) || !strncmp(p, "</mark>", 7)) {
 			bool on = p[1] != '/';
@@ -276,12 +276,12 @@ static void put_snippet(FILE *f, const char *html, const struct colors *c, bool 
 				if (!strncmp(p, ents[k].name, strlen(ents[k].name)))
 					break;
 			if (k < HX_ARRAY_LEN(ents)) {
-				cli_buf_add(&b, ents[k].ch, 1);
+				hx_sbuf_add(&b, ents[k].ch, 1);
 				p += strlen(ents[k].name);
 				continue;
 			}
 		}
-		cli_buf_add(&b, p, 1);
+		hx_sbuf_add(&b, p, 1);
 		p++;
 	}
 	if (b.p)
@@ -488,11 +488,11 @@ static int h_search(hx_store *s, const struct hopts *o)
 		fprintf(stderr, "error: search what? hearth history search TERM... (see --help)\n");
 		return 2;
 	}
-	struct cli_buf q = {0};
+	hx_sbuf q = {0};
 	for (int i = 0; i < o->n_args; i++) {
 		if (i)
-			cli_buf_add(&q, " ", 1);
-		cli_buf_add(&q, o->args[i], strlen(o->args[i]));
+			hx_sbuf_add(&q, " ", 1);
+		hx_sbuf_add(&q, o->args[i], strlen(o->args[i]));
 	}
 	if (q.oom) {
 		free(q.p);

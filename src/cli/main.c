@@ -186,26 +186,6 @@ int cli_read_input(const char *path, size_t max, char **out, size_t *len)
 	return 0;
 }
 
-void cli_buf_add(struct cli_buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	if (n)
-		memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
 void cli_deadline(struct timespec *ts, long ms)
 {
 	clock_gettime(CLOCK_REALTIME, ts);

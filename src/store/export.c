@@ -163,23 +163,37 @@ static int export_msg(json_t *arr, const hx_msg *m)
 	return 0;
 }
 
-int hx_export_json(hx_store *s, int64_t user, int64_t chat_id, char **out, size_t *len)
+/* The start of an export: checks and clears the outputs, then reads the chat
+ * and all its messages (both freed by the caller on success; nothing is left
+ * allocated on failure). */
+static int export_begin(const char *fn, hx_store *s, int64_t user, int64_t chat_id, char **out, size_t *len, hx_chat *c,
+                        hx_msg **v, size_t *n)
 {
 	if (!out)
-		return hx_err(HEARTH_EINVAL, "hx_export_json: out is NULL");
+		return hx_err(HEARTH_EINVAL, "%s: out is NULL", fn);
 	*out = NULL;
 	if (len)
 		*len = 0;
-	hx_chat c;
-	int rc = hx_chat_get(s, user, chat_id, &c);
+	int rc = hx_chat_get(s, user, chat_id, c);
 	if (rc)
 		return rc;
-	hx_msg *v = NULL;
-	size_t n = 0;
-	if ((rc = hx_msg_all(s, user, chat_id, 0, &v, &n))) {
-		hx_chat_clear(&c);
+	*v = NULL;
+	*n = 0;
+	if ((rc = hx_msg_all(s, user, chat_id, 0, v, n))) {
+		hx_chat_clear(c);
 		return rc;
 	}
+	return 0;
+}
+
+int hx_export_json(hx_store *s, int64_t user, int64_t chat_id, char **out, size_t *len)
+{
+	hx_chat c;
+	hx_msg *v;
+	size_t n;
+	int rc = export_begin("hx_export_json", s, user, chat_id, out, len, &c, &v, &n);
+	if (rc)
+		return rc;
 	json_t *root = json_object(), *chat = json_object(), *msgs = json_array();
 	json_error_t e;
 	json_t *params = json_loads(c.params, JSON_DECODE_ANY, &e);
@@ -240,110 +254,69 @@ out:
 
 /* ---- Markdown ---------------------------------------------------------------------- */
 
-struct mbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void mb_add(struct mbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-static void mb_str(struct mbuf *b, const char *s)
-{
-	mb_add(b, s, strlen(s));
-}
-
 /* Text on one line (a title): newlines become spaces. */
-static void mb_line(struct mbuf *b, const char *s)
+static void mb_line(hx_sbuf *b, const char *s)
 {
 	for (; *s; s++)
-		mb_add(b, *s == '\n' || *s == '\r' ? " " : s, 1);
+		hx_sbuf_add(b, *s == '\n' || *s == '\r' ? " " : s, 1);
 }
 
 /* Every line of s prefixed with "> ". */
-static void mb_quote(struct mbuf *b, const char *s)
+static void mb_quote(hx_sbuf *b, const char *s)
 {
-	mb_str(b, "> ");
+	hx_sbuf_str(b, "> ");
 	for (; *s; s++) {
-		mb_add(b, s, 1);
+		hx_sbuf_add(b, s, 1);
 		if (*s == '\n')
-			mb_str(b, "> ");
+			hx_sbuf_str(b, "> ");
 	}
-	mb_str(b, "\n\n");
+	hx_sbuf_str(b, "\n\n");
 }
 
 int hx_export_markdown(hx_store *s, int64_t user, int64_t chat_id, char **out, size_t *len)
 {
-	if (!out)
-		return hx_err(HEARTH_EINVAL, "hx_export_markdown: out is NULL");
-	*out = NULL;
-	if (len)
-		*len = 0;
 	hx_chat c;
-	int rc = hx_chat_get(s, user, chat_id, &c);
+	hx_msg *v;
+	size_t n;
+	int rc = export_begin("hx_export_markdown", s, user, chat_id, out, len, &c, &v, &n);
 	if (rc)
 		return rc;
-	hx_msg *v = NULL;
-	size_t n = 0;
-	if ((rc = hx_msg_all(s, user, chat_id, 0, &v, &n))) {
-		hx_chat_clear(&c);
-		return rc;
-	}
-	struct mbuf b = {0};
+	hx_sbuf b = {0};
 	char when[48];
 	iso_time(c.created_ms, when);
 	when[16] = 0; /* "YYYY-MM-DDTHH:MM" */
 	when[10] = ' ';
-	mb_str(&b, "# ");
+	hx_sbuf_str(&b, "# ");
 	mb_line(&b, c.title);
-	mb_str(&b, "\n\n*");
+	hx_sbuf_str(&b, "\n\n*");
 	if (c.model[0]) {
 		mb_line(&b, c.model);
-		mb_str(&b, " \xC2\xB7 ");
+		hx_sbuf_str(&b, " \xC2\xB7 ");
 	}
-	mb_str(&b, when);
-	mb_str(&b, " UTC*\n\n");
+	hx_sbuf_str(&b, when);
+	hx_sbuf_str(&b, " UTC*\n\n");
 	if (c.system[0])
 		mb_quote(&b, c.system);
 	for (size_t i = 0; i < n; i++) {
 		const hx_msg *m = &v[i];
-		mb_str(&b, m->role == HX_ROLE_USER        ? "## User\n\n"
-		           : m->role == HX_ROLE_ASSISTANT ? "## Assistant\n\n"
-		                                          : "## System\n\n");
+		hx_sbuf_str(&b, m->role == HX_ROLE_USER        ? "## User\n\n"
+		                : m->role == HX_ROLE_ASSISTANT ? "## Assistant\n\n"
+		                                               : "## System\n\n");
 		if (m->reasoning[0]) {
-			mb_str(&b, "<details><summary>Thinking</summary>\n\n");
-			mb_str(&b, m->reasoning);
-			mb_str(&b, "\n\n</details>\n\n");
+			hx_sbuf_str(&b, "<details><summary>Thinking</summary>\n\n");
+			hx_sbuf_str(&b, m->reasoning);
+			hx_sbuf_str(&b, "\n\n</details>\n\n");
 		}
-		mb_str(&b, m->content);
-		mb_str(&b, "\n\n");
+		hx_sbuf_str(&b, m->content);
+		hx_sbuf_str(&b, "\n\n");
 		if (m->status == HX_MSG_STOPPED)
-			mb_str(&b, "*(stopped)*\n\n");
+			hx_sbuf_str(&b, "*(stopped)*\n\n");
 		else if (m->status == HX_MSG_STREAMING)
-			mb_str(&b, "*(still being written)*\n\n");
+			hx_sbuf_str(&b, "*(still being written)*\n\n");
 		if (m->error[0]) {
-			mb_str(&b, "*(error: ");
+			hx_sbuf_str(&b, "*(error: ");
 			mb_line(&b, m->error);
-			mb_str(&b, ")*\n\n");
+			hx_sbuf_str(&b, ")*\n\n");
 		}
 	}
 	hx_msg_list_free(v, n);

@@ -521,39 +521,6 @@ int hx_msg_all(hx_store *s, int64_t user, int64_t chat_id, int64_t from_id, hx_m
 
 /* ---- search ---------------------------------------------------------------- */
 
-/* A growable string. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
 /* Whether code point c is a token character for FTS5's unicode61 tokenizer
  * (letters, numbers, private use): a word without one matches nothing, so it
  * is left out of the query. */
@@ -588,8 +555,8 @@ static int fts_query(const char *q, char **out)
 	size_t len = strlen(q);
 	if (len > STORE_MAX_QUERY)
 		return hx_err(HEARTH_EINVAL, "search query: %zu bytes, more than the %d allowed", len, STORE_MAX_QUERY);
-	struct sbuf b = {0};
-	sb_add(&b, "", 0);
+	hx_sbuf b = {0};
+	hx_sbuf_add(&b, "", 0);
 	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)q, *end = p + len;
 	int n_words = 0;
 	while (p < end) {
@@ -623,14 +590,14 @@ static int fts_query(const char *q, char **out)
 			return hx_err(HEARTH_EINVAL, "search query: more than 64 words");
 		}
 		if (b.len)
-			sb_add(&b, " ", 1);
-		sb_add(&b, "\"", 1);
+			hx_sbuf_add(&b, " ", 1);
+		hx_sbuf_add(&b, "\"", 1);
 		for (const utf8proc_uint8_t *x = w; x < p; x++)
-			sb_add(&b, *x == '"' ? "\"\"" : (const char *)x, *x == '"' ? 2 : 1);
-		sb_add(&b, "\"", 1);
+			hx_sbuf_add(&b, *x == '"' ? "\"\"" : (const char *)x, *x == '"' ? 2 : 1);
+		hx_sbuf_add(&b, "\"", 1);
 	}
 	if (b.len)
-		sb_add(&b, "*", 1);
+		hx_sbuf_add(&b, "*", 1);
 	if (b.oom) {
 		free(b.p);
 		return hx_err(HEARTH_ENOMEM, "out of memory");
@@ -644,31 +611,31 @@ static int fts_query(const char *q, char **out)
  * marker bytes). */
 static char *snippet_html(const char *raw)
 {
-	struct sbuf b = {0};
-	sb_add(&b, "", 0);
+	hx_sbuf b = {0};
+	hx_sbuf_add(&b, "", 0);
 	bool open = false;
 	for (const char *p = raw; *p; p++) {
 		switch (*p) {
 		case '\x01':
 			if (!open)
-				sb_str(&b, "<mark>");
+				hx_sbuf_str(&b, "<mark>");
 			open = true;
 			break;
 		case '\x02':
 			if (open)
-				sb_str(&b, "</mark>");
+				hx_sbuf_str(&b, "</mark>");
 			open = false;
 			break;
-		case '&': sb_str(&b, "&amp;"); break;
-		case '<': sb_str(&b, "&lt;"); break;
-		case '>': sb_str(&b, "&gt;"); break;
-		case '"': sb_str(&b, "&quot;"); break;
-		case '\'': sb_str(&b, "&#39;"); break;
-		default: sb_add(&b, p, 1);
+		case '&': hx_sbuf_str(&b, "&amp;"); break;
+		case '<': hx_sbuf_str(&b, "&lt;"); break;
+		case '>': hx_sbuf_str(&b, "&gt;"); break;
+		case '"': hx_sbuf_str(&b, "&quot;"); break;
+		case '\'': hx_sbuf_str(&b, "&#39;"); break;
+		default: hx_sbuf_add(&b, p, 1);
 		}
 	}
 	if (open)
-		sb_str(&b, "</mark>");
+		hx_sbuf_str(&b, "</mark>");
 	if (b.oom) {
 		free(b.p);
 		return NULL;
@@ -764,7 +731,7 @@ static const char *strip_line_start(const char *p, const char *end)
 /* Appends one line, cleaned: inline markdown removed (emphasis runs next to a
  * non-word character, backticks, "~~", link and image syntax keeping their
  * text), control characters and runs of whitespace as one space. */
-static void clean_line(struct sbuf *b, const char *p, const char *end)
+static void clean_line(hx_sbuf *b, const char *p, const char *end)
 {
 	while (p < end) {
 		unsigned char c = (unsigned char)*p;
@@ -786,7 +753,7 @@ static void clean_line(struct sbuf *b, const char *p, const char *end)
 				p = q;
 				continue;
 			}
-			sb_add(b, p, (size_t)(q - p));
+			hx_sbuf_add(b, p, (size_t)(q - p));
 			p = q;
 			continue;
 		}
@@ -808,17 +775,17 @@ static void clean_line(struct sbuf *b, const char *p, const char *end)
 		}
 		if (c < 0x20 || c == 0x7f || c == ' ') {
 			if (b->len && b->p[b->len - 1] != ' ')
-				sb_add(b, " ", 1);
+				hx_sbuf_add(b, " ", 1);
 			p++;
 			continue;
 		}
-		sb_add(b, p, 1);
+		hx_sbuf_add(b, p, 1);
 		p++;
 	}
 }
 
 /* Keeps only valid UTF-8 of [p, p+n), dropping bad bytes and non-characters. */
-static void add_valid_utf8(struct sbuf *b, const char *p, size_t n)
+static void add_valid_utf8(hx_sbuf *b, const char *p, size_t n)
 {
 	const utf8proc_uint8_t *u = (const utf8proc_uint8_t *)p, *end = u + n;
 	while (u < end) {
@@ -829,9 +796,9 @@ static void add_valid_utf8(struct sbuf *b, const char *p, size_t n)
 			continue;
 		}
 		if (is_space_cp(c))
-			sb_add(b, " ", 1);
+			hx_sbuf_add(b, " ", 1);
 		else
-			sb_add(b, (const char *)u, (size_t)k);
+			hx_sbuf_add(b, (const char *)u, (size_t)k);
 		u += k;
 	}
 }
@@ -839,8 +806,8 @@ static void add_valid_utf8(struct sbuf *b, const char *p, size_t n)
 char *hx_title_from_text(const char *text)
 {
 	const char *p = text ? text : "";
-	struct sbuf b = {0};
-	sb_add(&b, "", 0);
+	hx_sbuf b = {0};
+	hx_sbuf_add(&b, "", 0);
 	bool first = true, in_fence = false;
 	while (*p && !b.oom) {
 		const char *eol = strchr(p, '\n');
@@ -872,7 +839,7 @@ char *hx_title_from_text(const char *text)
 		first = false;
 		/* At most 4 KiB of one line is looked at: the title needs 48 characters. */
 		const char *lend = eol - q > 4096 ? q + 4096 : eol;
-		struct sbuf raw = {0};
+		hx_sbuf raw = {0};
 		add_valid_utf8(&raw, q, (size_t)(lend - q));
 		if (raw.oom) {
 			free(raw.p);
@@ -924,7 +891,7 @@ char *hx_title_from_text(const char *text)
 		end--;
 	b.len = end;
 	b.p[end] = 0;
-	sb_str(&b, "\xE2\x80\xA6");
+	hx_sbuf_str(&b, "\xE2\x80\xA6");
 	if (b.oom) {
 		free(b.p);
 		return NULL;

@@ -4,6 +4,7 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,73 @@ char *hx_strndup(const char *s, size_t n)
 		p[n] = 0;
 	}
 	return p;
+}
+
+/* Makes room for n more bytes and the NUL. */
+static int sbuf_reserve(hx_sbuf *b, size_t n)
+{
+	if (b->oom)
+		return HEARTH_ENOMEM;
+	if (n >= SIZE_MAX - b->len) {
+		b->oom = true;
+		return hx_err(HEARTH_ENOMEM, "out of memory: a string of more than %zu bytes", b->len);
+	}
+	size_t need = b->len + n + 1;
+	if (need <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	char *p = hx_realloc(b->p, cap);
+	if (!p) {
+		b->oom = true;
+		return HEARTH_ENOMEM;
+	}
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+int hx_sbuf_add(hx_sbuf *b, const void *s, size_t n)
+{
+	int rc = sbuf_reserve(b, n);
+	if (rc)
+		return rc;
+	if (n)
+		memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = 0;
+	return 0;
+}
+
+int hx_sbuf_str(hx_sbuf *b, const char *s) { return hx_sbuf_add(b, s, strlen(s)); }
+
+int hx_sbuf_printf(hx_sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->oom = true;
+		return hx_err(HEARTH_ENOMEM, "could not format a string");
+	}
+	int rc = sbuf_reserve(b, (size_t)n);
+	if (rc)
+		return rc;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+void hx_sbuf_free(hx_sbuf *b)
+{
+	if (!b)
+		return;
+	free(b->p);
+	*b = (hx_sbuf){0};
 }
 
 int hx_read_file(const char *path, char **out, size_t *out_len)

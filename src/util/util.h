@@ -63,6 +63,25 @@ void hx_free_aligned(void *p);
 char *hx_strdup(const char *s);
 char *hx_strndup(const char *s, size_t n);
 
+/* A growing NUL-terminated string.  Start from {0}: p stays NULL until the
+ * first append (even of 0 bytes, which makes it "").  Appends return 0 or
+ * HEARTH_ENOMEM; after a failed allocation `oom` is set, p keeps what was
+ * appended before, and later appends do nothing and return HEARTH_ENOMEM, so a
+ * run of appends can be checked once at the end.  The caller owns p (free it,
+ * or call hx_sbuf_free). */
+typedef struct hx_sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+} hx_sbuf;
+
+int hx_sbuf_add(hx_sbuf *b, const void *s, size_t n);
+int hx_sbuf_str(hx_sbuf *b, const char *s);
+/* Appends printf-formatted text. */
+int hx_sbuf_printf(hx_sbuf *b, const char *fmt, ...) HX_PRINTF(2, 3);
+/* Frees p and resets b to {0}; NULL does nothing. */
+void hx_sbuf_free(hx_sbuf *b);
+
 /* Reads a whole file into a NUL-terminated buffer. */
 int hx_read_file(const char *path, char **out, size_t *out_len);
 
