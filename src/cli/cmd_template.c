@@ -35,36 +35,6 @@ static void usage(FILE *f)
 	           "  -h, --help               this help\n");
 }
 
-static int read_stdin(char **out)
-{
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	if (!buf)
-		return HEARTH_ENOMEM;
-	for (;;) {
-		if (n + 1 >= cap) {
-			if (cap > ((size_t)256 << 20)) {
-				free(buf);
-				return hx_err(HEARTH_ELIMIT, "stdin: more than 256 MiB");
-			}
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				return HEARTH_ENOMEM;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		size_t r = fread(buf + n, 1, cap - n - 1, stdin);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	buf[n] = 0;
-	*out = buf;
-	return 0;
-}
-
 struct vocab_view {
 	const hearth_gguf_value *tokens;
 };
@@ -207,7 +177,7 @@ int cmd_template(int argc, char **argv)
 		src_len = strlen(s);
 		snprintf(name, sizeof name, "builtin:%s", builtin);
 	}
-	rc = strcmp(msgs_path, "-") == 0 ? read_stdin(&msgs) : hx_read_file(msgs_path, &msgs, &msgs_len);
+	rc = cli_read_input(msgs_path, (size_t)256 << 20, &msgs, &msgs_len);
 	if (rc) {
 		cli_fail(msgs_path, rc);
 		goto done;

@@ -153,37 +153,7 @@ int cli_read_input(const char *path, size_t max, char **out, size_t *len)
 			return hx_err(HEARTH_ELIMIT, "%s: over %zu MiB", path, max >> 20);
 		return hx_read_file(path, out, len);
 	}
-	size_t cap = 4096, n = 0;
-	char *b = hx_malloc(cap);
-	if (!b)
-		return HEARTH_ENOMEM;
-	for (;;) {
-		if (n + 1 == cap) {
-			if (cap > max) {
-				free(b);
-				return hx_err(HEARTH_ELIMIT, "standard input is over %zu MiB", max >> 20);
-			}
-			char *nb = hx_realloc(b, cap * 2);
-			if (!nb) {
-				free(b);
-				return HEARTH_ENOMEM;
-			}
-			b = nb;
-			cap *= 2;
-		}
-		size_t r = fread(b + n, 1, cap - 1 - n, stdin);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(stdin)) {
-		free(b);
-		return hx_err(HEARTH_EIO, "could not read standard input");
-	}
-	b[n] = 0;
-	*out = b;
-	*len = n;
-	return 0;
+	return hx_read_stream(stdin, "standard input", max, out, len);
 }
 
 void cli_deadline(struct timespec *ts, long ms)

@@ -190,23 +190,21 @@ void hx_sbuf_free(hx_sbuf *b)
 	*b = (hx_sbuf){0};
 }
 
-int hx_read_file(const char *path, char **out, size_t *out_len)
+int hx_read_stream(FILE *f, const char *name, size_t max, char **out, size_t *out_len)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return hx_err(HEARTH_EIO, "%s: cannot open: %s", path, strerror(errno));
 	size_t cap = 1 << 16, len = 0;
 	char *buf = hx_malloc(cap);
-	if (!buf) {
-		fclose(f);
+	if (!buf)
 		return HEARTH_ENOMEM;
-	}
 	for (;;) {
 		if (len + 1 >= cap) {
-			char *nb = hx_realloc(buf, cap * 2);
+			if (cap > max) {
+				free(buf);
+				return hx_err(HEARTH_ELIMIT, "%s is over %zu MiB", name, max >> 20);
+			}
+			char *nb = cap > SIZE_MAX / 2 ? NULL : hx_realloc(buf, cap * 2);
 			if (!nb) {
 				free(buf);
-				fclose(f);
 				return HEARTH_ENOMEM;
 			}
 			buf = nb;
@@ -217,17 +215,25 @@ int hx_read_file(const char *path, char **out, size_t *out_len)
 		if (r == 0)
 			break;
 	}
-	int bad = ferror(f);
-	fclose(f);
-	if (bad) {
+	if (ferror(f)) {
 		free(buf);
-		return hx_err(HEARTH_EIO, "%s: read error", path);
+		return hx_err(HEARTH_EIO, "%s: read error", name);
 	}
 	buf[len] = 0;
 	*out = buf;
 	if (out_len)
 		*out_len = len;
 	return 0;
+}
+
+int hx_read_file(const char *path, char **out, size_t *out_len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return hx_err(HEARTH_EIO, "%s: cannot open: %s", path, strerror(errno));
+	int rc = hx_read_stream(f, path, SIZE_MAX, out, out_len);
+	fclose(f);
+	return rc;
 }
 
 int64_t hx_time_ns(void)

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #if defined(__GNUC__)
 #define HX_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -82,8 +83,13 @@ int hx_sbuf_printf(hx_sbuf *b, const char *fmt, ...) HX_PRINTF(2, 3);
 /* Frees p and resets b to {0}; NULL does nothing. */
 void hx_sbuf_free(hx_sbuf *b);
 
-/* Reads a whole file into a NUL-terminated buffer. */
+/* Reads a whole file into a NUL-terminated malloc'd buffer (*out_len, when not
+ * NULL, gets its length without the NUL). */
 int hx_read_file(const char *path, char **out, size_t *out_len);
+/* Reads f to its end the same way, failing with HEARTH_ELIMIT ("NAME is over N
+ * MiB") once more than about `max` bytes have come (SIZE_MAX: no limit); `name`
+ * names the input in messages.  f stays open. */
+int hx_read_stream(FILE *f, const char *name, size_t max, char **out, size_t *out_len);
 
 /* Monotonic clock in seconds / nanoseconds. */
 double hx_time_s(void);
