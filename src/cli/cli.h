@@ -72,6 +72,16 @@ struct cli_model_opts cli_model_opts_default(unsigned accept);
  * usage error (a missing or out-of-range value). */
 int cli_model_opt(struct cli_model_opts *o, const char *arg, const char *val);
 
+/* Loads o->model with o->n_threads threads.  Returns 0, or prints the error
+ * (cli_fail) and returns its HEARTH_E* code. */
+int cli_model_load(const struct cli_model_opts *o, hearth_model **out);
+
+/* Creates a context of n_ctx positions with o's batch size and KV type, and
+ * initialises *b for n_tokens tokens.  Returns 0, or prints the error and
+ * returns its code (the caller frees *ctx and *b either way). */
+int cli_ctx_open(const struct cli_model_opts *o, hearth_model *model, int32_t n_ctx, int32_t n_tokens,
+                 hearth_ctx **ctx, hearth_batch *b);
+
 /* Reads a whole file, or standard input when path is "-", into a NUL-terminated
  * malloc'd buffer of at most `max` bytes (HEARTH_ELIMIT beyond, with a message
  * naming the input).  Returns 0 or a HEARTH_E* code with a message. */

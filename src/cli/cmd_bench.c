@@ -114,7 +114,6 @@ int cmd_bench(int argc, char **argv)
 		}
 	}
 	const char *model_path = mo.model;
-	const long long batch = mo.n_batch;
 	const int kv_type = mo.kv_type;
 	if (!model_path) {
 		fprintf(stderr, "error: -m MODEL is required (see hearth bench --help)\n");
@@ -130,23 +129,15 @@ int cmd_bench(int argc, char **argv)
 	hearth_ctx *ctx = NULL;
 	hearth_batch b = {0};
 	double pp_t[100], tg_t[100], pp_tps = 0, tg_tps = 0;
-	hearth_model_params mp = hearth_model_default_params();
-	mp.n_threads = (int)mo.n_threads;
 	double t0 = hx_time_s();
-	if ((rc = hearth_model_load(model_path, &mp, &model))) {
-		cli_fail("", rc);
+	if (cli_model_load(&mo, &model))
 		goto out;
-	}
 	const double load_ms = (hx_time_s() - t0) * 1e3;
 	const int32_t n_vocab = hearth_model_n_vocab(model);
-	hearth_ctx_params cp = hearth_ctx_default_params();
-	cp.n_ctx = (int32_t)HX_MAX(HX_MAX(n_pp, n_tg), 1);
-	cp.n_batch = (int32_t)(batch ? batch : HX_MAX(n_pp, 512));
-	cp.kv_type = kv_type;
-	if ((rc = hearth_ctx_create(model, &cp, &ctx)) || (rc = hearth_batch_init(&b, (int32_t)HX_MAX(n_pp, 1)))) {
-		cli_fail("", rc);
+	if (!mo.n_batch)
+		mo.n_batch = HX_MAX(n_pp, 512);
+	if (cli_ctx_open(&mo, model, (int32_t)HX_MAX(HX_MAX(n_pp, n_tg), 1), (int32_t)HX_MAX(n_pp, 1), &ctx, &b))
 		goto out;
-	}
 	/* Warm-up: pages the weights in and settles the threads. */
 	double dummy;
 	if ((n_pp && (rc = run_pp(ctx, &b, (int32_t)HX_MIN(n_pp, 32), n_vocab, &dummy))) ||

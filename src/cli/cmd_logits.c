@@ -137,20 +137,8 @@ int cmd_logits(int argc, char **argv)
 	hearth_ctx *ctx = NULL;
 	hearth_batch b = {0};
 	int32_t *idx = NULL;
-	hearth_model_params mp = hearth_model_default_params();
-	mp.n_threads = (int)mo.n_threads;
-	if ((rc = hearth_model_load(mo.model, &mp, &model))) {
-		cli_fail("", rc);
+	if (cli_model_load(&mo, &model) || cli_ctx_open(&mo, model, n, n, &ctx, &b))
 		goto out;
-	}
-	hearth_ctx_params cp = hearth_ctx_default_params();
-	cp.n_ctx = n;
-	cp.n_batch = (int32_t)mo.n_batch;
-	cp.kv_type = mo.kv_type;
-	if ((rc = hearth_ctx_create(model, &cp, &ctx)) || (rc = hearth_batch_init(&b, n))) {
-		cli_fail("", rc);
-		goto out;
-	}
 	for (int32_t i = 0; i < n; i++)
 		hearth_batch_add(&b, toks[i], i, 0, true);
 	if ((rc = hearth_ctx_decode(ctx, &b))) {

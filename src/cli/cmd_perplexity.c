@@ -100,10 +100,9 @@ int cmd_perplexity(int argc, char **argv)
 		cli_fail("", rc);
 		goto out;
 	}
-	hearth_model_params mp = hearth_model_default_params();
-	mp.n_threads = (int)mo.n_threads;
-	if ((rc = hearth_model_load(mo.model, &mp, &model)) ||
-	    (rc = hearth_vocab_load(hearth_model_gguf(model), &vocab))) {
+	if (cli_model_load(&mo, &model))
+		goto out;
+	if ((rc = hearth_vocab_load(hearth_model_gguf(model), &vocab))) {
 		cli_fail("", rc);
 		goto out;
 	}
@@ -132,14 +131,8 @@ int cmd_perplexity(int argc, char **argv)
 	int32_t first = chunk / 2;
 	const bool add_bos = hearth_vocab_add_bos(vocab) && hearth_vocab_bos(vocab) >= 0;
 
-	hearth_ctx_params cp = hearth_ctx_default_params();
-	cp.n_ctx = chunk;
-	cp.n_batch = (int32_t)mo.n_batch;
-	cp.kv_type = mo.kv_type;
-	if ((rc = hearth_ctx_create(model, &cp, &ctx)) || (rc = hearth_batch_init(&b, chunk))) {
-		cli_fail("", rc);
+	if (cli_ctx_open(&mo, model, chunk, chunk, &ctx, &b))
 		goto out;
-	}
 	fprintf(stderr, "perplexity: %zu tokens, %" PRId64 " chunk%s of %d, scoring positions %d..%d of each\n", n_tok,
 	        n_chunks, n_chunks == 1 ? "" : "s", chunk, first + 1, chunk - 1);
 	const int32_t n_vocab = hearth_model_n_vocab(model);

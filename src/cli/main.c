@@ -143,6 +143,29 @@ int cli_model_opt(struct cli_model_opts *o, const char *arg, const char *val)
 	return ok ? 1 : -1;
 }
 
+int cli_model_load(const struct cli_model_opts *o, hearth_model **out)
+{
+	hearth_model_params mp = hearth_model_default_params();
+	mp.n_threads = (int)o->n_threads;
+	int rc = hearth_model_load(o->model, &mp, out);
+	if (rc)
+		cli_fail("", rc);
+	return rc;
+}
+
+int cli_ctx_open(const struct cli_model_opts *o, hearth_model *model, int32_t n_ctx, int32_t n_tokens,
+                 hearth_ctx **ctx, hearth_batch *b)
+{
+	hearth_ctx_params cp = hearth_ctx_default_params();
+	cp.n_ctx = n_ctx;
+	cp.n_batch = (int32_t)o->n_batch;
+	cp.kv_type = o->kv_type;
+	int rc;
+	if ((rc = hearth_ctx_create(model, &cp, ctx)) || (rc = hearth_batch_init(b, n_tokens)))
+		cli_fail("", rc);
+	return rc;
+}
+
 int cli_read_input(const char *path, size_t max, char **out, size_t *len)
 {
 	*out = NULL;
