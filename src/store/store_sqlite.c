@@ -313,6 +313,32 @@ static char *col_str(sqlite3_stmt *st, int i, bool *oom)
 	return r;
 }
 
+/* Steps a bound UPDATE or DELETE and readies it for reuse: sq_err naming
+ * `what` when it fails, HEARTH_ENOTFOUND "<missing> <id>" when no row matched. */
+static int step_changed(struct sq_store *q, sqlite3_stmt *st, const char *what, const char *missing, int64_t id)
+{
+	int r = sqlite3_step(st);
+	done(st);
+	if (r != SQLITE_DONE)
+		return sq_err(q, r, what);
+	if (sqlite3_changes(q->db) == 0)
+		return hx_err(HEARTH_ENOTFOUND, "%s %" PRId64, missing, id);
+	return 0;
+}
+
+/* Binds a message's counts and timings to parameters i .. i+5 (n_prompt,
+ * n_cached, n_gen, ttft_ms, prompt_ms, gen_ms: the order of both the INSERT
+ * and the UPDATE). */
+static void bind_msg_stats(sqlite3_stmt *st, int i, const hx_msg *m)
+{
+	sqlite3_bind_int(st, i, m->n_prompt);
+	sqlite3_bind_int(st, i + 1, m->n_cached);
+	sqlite3_bind_int(st, i + 2, m->n_gen);
+	sqlite3_bind_double(st, i + 3, m->ttft_ms);
+	sqlite3_bind_double(st, i + 4, m->prompt_ms);
+	sqlite3_bind_double(st, i + 5, m->gen_ms);
+}
+
 /* ---- write transactions inside one operation ---------------------------------- */
 
 /* Starts the operation's own transaction, or a savepoint inside the caller's
@@ -720,34 +746,30 @@ static int sq_chat_update(hx_store *s, int64_t user, int64_t id, const hx_chat *
 		sqlite3_bind_int(st, 7, set_context_from);
 		sqlite3_bind_int64(st, 8, patch->context_from);
 		sqlite3_bind_int64(st, 9, updated_ms);
-		int r = sqlite3_step(st);
-		done(st);
-		if (r != SQLITE_DONE)
-			rc = sq_err(q, r, "updating a chat");
-		else if (sqlite3_changes(q->db) == 0)
-			rc = hx_err(HEARTH_ENOTFOUND, "no chat %" PRId64, id);
+		rc = step_changed(q, st, "updating a chat", "no chat", id);
 	}
 	unlock(q);
 	return rc;
 }
 
+/* Sets chat `id`'s updated_at (which also checks that it is the user's). */
+static int chat_touch(struct sq_store *q, int64_t user, int64_t id, int64_t updated_ms, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prep(q, ST_CHAT_TOUCH, &st);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, user);
+	sqlite3_bind_int64(st, 3, updated_ms);
+	return step_changed(q, st, what, "no chat", id);
+}
+
 static int sq_chat_touch(hx_store *s, int64_t user, int64_t id, int64_t updated_ms)
 {
 	struct sq_store *q = SQ(s);
-	sqlite3_stmt *st = NULL;
 	lock(q);
-	int rc = prep(q, ST_CHAT_TOUCH, &st);
-	if (!rc) {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, user);
-		sqlite3_bind_int64(st, 3, updated_ms);
-		int r = sqlite3_step(st);
-		done(st);
-		if (r != SQLITE_DONE)
-			rc = sq_err(q, r, "updating a chat");
-		else if (sqlite3_changes(q->db) == 0)
-			rc = hx_err(HEARTH_ENOTFOUND, "no chat %" PRId64, id);
-	}
+	int rc = chat_touch(q, user, id, updated_ms, "updating a chat");
 	unlock(q);
 	return rc;
 }
@@ -762,13 +784,7 @@ static int run_owned(struct sq_store *q, int which, int64_t user, int64_t id, co
 		return rc;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, user);
-	int r = sqlite3_step(st);
-	done(st);
-	if (r != SQLITE_DONE)
-		return sq_err(q, r, what);
-	if (sqlite3_changes(q->db) == 0)
-		return hx_err(HEARTH_ENOTFOUND, "%s %" PRId64, missing, id);
-	return 0;
+	return step_changed(q, st, what, missing, id);
 }
 
 static int sq_chat_delete(hx_store *s, int64_t user, int64_t id)
@@ -793,18 +809,7 @@ static int sq_msg_add(hx_store *s, int64_t user, hx_msg *m)
 		return rc;
 	}
 	/* Bumping the chat first also checks that it is the user's. */
-	rc = prep(q, ST_CHAT_TOUCH, &st);
-	if (!rc) {
-		sqlite3_bind_int64(st, 1, m->chat_id);
-		sqlite3_bind_int64(st, 2, user);
-		sqlite3_bind_int64(st, 3, m->created_ms);
-		int r = sqlite3_step(st);
-		done(st);
-		if (r != SQLITE_DONE)
-			rc = sq_err(q, r, "adding a message");
-		else if (sqlite3_changes(q->db) == 0)
-			rc = hx_err(HEARTH_ENOTFOUND, "no chat %" PRId64, m->chat_id);
-	}
+	rc = chat_touch(q, user, m->chat_id, m->created_ms, "adding a message");
 	if (!rc)
 		rc = prep(q, ST_MSG_INSERT, &st);
 	if (!rc) {
@@ -815,12 +820,7 @@ static int sq_msg_add(hx_store *s, int64_t user, hx_msg *m)
 		bind_str(st, 5, m->reasoning);
 		bind_str(st, 6, m->model);
 		bind_str(st, 7, m->error);
-		sqlite3_bind_int(st, 8, m->n_prompt);
-		sqlite3_bind_int(st, 9, m->n_cached);
-		sqlite3_bind_int(st, 10, m->n_gen);
-		sqlite3_bind_double(st, 11, m->ttft_ms);
-		sqlite3_bind_double(st, 12, m->prompt_ms);
-		sqlite3_bind_double(st, 13, m->gen_ms);
+		bind_msg_stats(st, 8, m);
 		sqlite3_bind_int64(st, 14, m->created_ms);
 		int r = sqlite3_step(st);
 		done(st);
@@ -847,18 +847,8 @@ static int sq_msg_update(hx_store *s, int64_t user, const hx_msg *m)
 		bind_str(st, 4, m->content);
 		bind_str(st, 5, m->reasoning);
 		bind_str(st, 6, m->error);
-		sqlite3_bind_int(st, 7, m->n_prompt);
-		sqlite3_bind_int(st, 8, m->n_cached);
-		sqlite3_bind_int(st, 9, m->n_gen);
-		sqlite3_bind_double(st, 10, m->ttft_ms);
-		sqlite3_bind_double(st, 11, m->prompt_ms);
-		sqlite3_bind_double(st, 12, m->gen_ms);
-		int r = sqlite3_step(st);
-		done(st);
-		if (r != SQLITE_DONE)
-			rc = sq_err(q, r, "updating a message");
-		else if (sqlite3_changes(q->db) == 0)
-			rc = hx_err(HEARTH_ENOTFOUND, "no message %" PRId64, m->id);
+		bind_msg_stats(st, 7, m);
+		rc = step_changed(q, st, "updating a message", "no message", m->id);
 	}
 	unlock(q);
 	return rc;
