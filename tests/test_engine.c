@@ -173,6 +173,16 @@ static hearth_gen_request greedy(const int32_t *ids, size_t n, int32_t max_token
 	return r;
 }
 
+/* Runs a greedy request for max_tokens tokens into c (re-initialised) and waits
+ * for its end. */
+static void run_greedy(hearth_engine *e, const int32_t *ids, size_t n, int32_t max_tokens, struct col *c)
+{
+	col_init(c);
+	hearth_gen_request r = greedy(ids, n, max_tokens, c);
+	assert_int_equal(hearth_engine_submit(e, &r, NULL), 0);
+	col_wait(c);
+}
+
 static const char *k_cases[] = {"once_upon_a_time", "chat_capital_of_france", "prose_300", "random_ids_seed1234"};
 
 /* ---- tests -------------------------------------------------------------------------- */
@@ -255,17 +265,11 @@ static void test_prompt_cache(void **state)
 	int32_t *ids = golden_case(&f, "prose_300", &np, &na);
 	hearth_engine *e = mk_engine(&f, 2, 1024, 512, 8);
 	struct col a, b, c, d;
-	col_init(&a);
-	hearth_gen_request r = greedy(ids, np, 8, &a);
-	assert_int_equal(hearth_engine_submit(e, &r, NULL), 0);
-	col_wait(&a);
+	run_greedy(e, ids, np, 8, &a);
 	assert_int_equal(a.st.n_cached, 0);
 
 	/* the same prompt: everything but the last token comes from the cache */
-	col_init(&b);
-	r = greedy(ids, np, 8, &b);
-	assert_int_equal(hearth_engine_submit(e, &r, NULL), 0);
-	col_wait(&b);
+	run_greedy(e, ids, np, 8, &b);
 	assert_int_equal(b.st.n_cached, (int)np - 1);
 	assert_int_equal(b.st.slot, a.st.slot);
 	assert_int_equal(b.n_text, a.n_text);
@@ -273,20 +277,14 @@ static void test_prompt_cache(void **state)
 
 	/* prompt + the whole golden continuation: the 7 generated tokens that were
 	 * decoded are cached too (multi-turn: only new tokens are evaluated) */
-	col_init(&c);
-	r = greedy(ids, na, 4, &c);
-	assert_int_equal(hearth_engine_submit(e, &r, NULL), 0);
-	col_wait(&c);
+	run_greedy(e, ids, na, 4, &c);
 	assert_int_equal(c.st.n_cached, (int)np + 7);
 
 	/* a diverging prompt: only the common prefix is reused */
 	int32_t *alt = malloc(np * sizeof *alt);
 	memcpy(alt, ids, np * sizeof *alt);
 	alt[100] = alt[100] == 500 ? 501 : 500;
-	col_init(&d);
-	r = greedy(alt, np, 4, &d);
-	assert_int_equal(hearth_engine_submit(e, &r, NULL), 0);
-	col_wait(&d);
+	run_greedy(e, alt, np, 4, &d);
 	assert_int_equal(d.st.n_cached, 100);
 	hearth_engine_stats es;
 	hearth_engine_stats_get(e, &es);
@@ -310,21 +308,15 @@ static void test_context_full(void **state)
 	hearth_engine *e = mk_engine(&f, 1, 64, 512, 8);
 	assert_int_equal(hearth_engine_n_ctx(e), 64);
 	struct col a;
-	col_init(&a);
-	hearth_gen_request r = greedy(ids, 40, 0, &a);
-	assert_int_equal(hearth_engine_submit(e, &r, NULL), 0);
-	col_wait(&a);
+	run_greedy(e, ids, 40, 0, &a);
 	assert_int_equal(a.finish, HEARTH_FINISH_LENGTH);
 	/* 40 prompt + 24 decoded generated tokens fill 64 positions; the 25th sampled
 	 * token cannot be decoded any more */
 	assert_int_equal(a.st.n_gen, 64 - 40 + 1);
 
-	r = greedy(ids, 64, 0, &a);
+	hearth_gen_request r = greedy(ids, 64, 0, &a);
 	assert_int_equal(hearth_engine_submit(e, &r, NULL), HEARTH_ECTXFULL);
-	r = greedy(ids, 63, 0, &a);
-	col_init(&a);
-	assert_int_equal(hearth_engine_submit(e, &r, NULL), 0);
-	col_wait(&a);
+	run_greedy(e, ids, 63, 0, &a);
 	assert_int_equal(a.finish, HEARTH_FINISH_LENGTH);
 	assert_int_equal(a.st.n_gen, 2);
 	hearth_engine_free(e);
@@ -428,10 +420,7 @@ static void test_stop_string(void **state)
 	int32_t *ids = golden_case(&f, "once_upon_a_time", &np, &na);
 	hearth_engine *e = mk_engine(&f, 1, 512, 512, 8);
 	struct col a, b;
-	col_init(&a);
-	hearth_gen_request r = greedy(ids, np, 24, &a);
-	assert_int_equal(hearth_engine_submit(e, &r, NULL), 0);
-	col_wait(&a);
+	run_greedy(e, ids, np, 24, &a);
 	assert_true(a.n_text > 12);
 	/* a stop string from the middle of the output, 5 bytes long */
 	char stop[8];
@@ -442,7 +431,7 @@ static void test_stop_string(void **state)
 	assert_non_null(first);
 	const char *stops[] = {"never-appears", stop};
 	col_init(&b);
-	r = greedy(ids, np, 24, &b);
+	hearth_gen_request r = greedy(ids, np, 24, &b);
 	r.stops = stops;
 	r.n_stops = 2;
 	assert_int_equal(hearth_engine_submit(e, &r, NULL), 0);
