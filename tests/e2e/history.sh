@@ -235,6 +235,30 @@ events $T.d | tail -1 | cut -f3 | jq -e --argjson d $D '.chat == {"id": $d, "del
 	fail "openai route"
 [ "$(code $U/api/nope)" = 404 ] || fail "unknown /api route"
 
+# --- several chats at once: posts, stops, regenerates, commands and readers racing; no 5xx, nothing left streaming
+CC=""
+for i in 1 2 3 4; do CC="$CC $(curl -s $U/api/chats -d '{"params":{"max_tokens":200,"ignore_eos":true}}' | jq .id)"; done
+race() {
+	for i in 1 2 3 4 5 6; do
+		curl -s -o /dev/null -w '%{http_code}\n' $U/api/chats/$1/messages -d "{\"content\":\"race $i\"}"
+		case $((i % 3)) in
+		0) curl -s -o /dev/null -w '%{http_code}\n' -X POST $U/api/chats/$1/stop;;
+		1) curl -s -o /dev/null -w '%{http_code}\n' -X POST $U/api/chats/$1/regenerate;;
+		2) curl -s -o /dev/null -w '%{http_code}\n' $U/api/chats/$1/messages -d '{"content":"/status"}';;
+		esac
+		curl -s -N --max-time 0.2 -o /dev/null -w '%{http_code}\n' -H "Last-Event-ID: 1.1" $U/api/chats/$1/events
+	done
+}
+RP=""
+for c in $CC; do race $c > $T.race.$c & RP="$RP $!"; done
+wait $RP
+cat $T.race.* | grep -v '^\(200\|202\|409\)$' && fail "unexpected statuses while racing"
+for c in $CC; do
+	curl -s -X POST $U/api/chats/$c/stop > /dev/null
+	curl -s "$U/api/chats/$c/messages?limit=1000" | jq -e 'all(.messages[]; .status != "streaming")' >/dev/null ||
+		fail "chat $c has a message left streaming"
+done
+
 # --- SIGTERM during a generation: saved "stopped"; everything reads back after a restart
 G=$(curl -s $U/api/chats -d '{"title":"shutdown"}' | jq .id)
 sub $T.g $G
