@@ -1009,57 +1009,58 @@ static void test_stop_basic(void **state)
 	hearth_stop_free(st);
 }
 
+/* Feeds `in` (NULL: nothing) and checks the result and the bytes released. */
+static void feed_is(hearth_stop *st, const char *in, int want, const char *out)
+{
+	const char *e = NULL;
+	size_t el = 0;
+	assert_int_equal(hearth_stop_feed(st, in, in ? strlen(in) : 0, &e, &el), want);
+	assert_int_equal(el, strlen(out));
+	if (el)
+		assert_memory_equal(e, out, el);
+}
+
+/* Flushes and checks the result and the bytes released. */
+static void flush_is(hearth_stop *st, int want, const char *out)
+{
+	const char *e = NULL;
+	size_t el = 0;
+	assert_int_equal(hearth_stop_flush(st, &e, &el), want);
+	assert_int_equal(el, strlen(out));
+	if (el)
+		assert_memory_equal(e, out, el);
+}
+
 static void test_stop_hold(void **state)
 {
 	(void)state;
 	const char *abc[] = {"abc"};
 	hearth_stop *st = NULL;
 	assert_int_equal(hearth_stop_create(abc, 1, &st), 0);
-	const char *e;
-	size_t el;
 	/* bytes that cannot begin "abc" go out at once: no false holds */
-	assert_int_equal(hearth_stop_feed(st, "xyz", 3, &e, &el), 0);
-	assert_int_equal(el, 3);
-	assert_memory_equal(e, "xyz", 3);
-	assert_int_equal(hearth_stop_feed(st, "xa", 2, &e, &el), 0);
-	assert_int_equal(el, 1);
-	assert_memory_equal(e, "x", 1);
-	assert_int_equal(hearth_stop_feed(st, "b", 1, &e, &el), 0);
-	assert_int_equal(el, 0);
-	assert_int_equal(hearth_stop_feed(st, "d", 1, &e, &el), 0);
-	assert_int_equal(el, 3);
-	assert_memory_equal(e, "abd", 3);
-	assert_int_equal(hearth_stop_feed(st, NULL, 0, &e, &el), 0);
-	assert_int_equal(el, 0);
+	feed_is(st, "xyz", 0, "xyz");
+	feed_is(st, "xa", 0, "x");
+	feed_is(st, "b", 0, "");
+	feed_is(st, "d", 0, "abd");
+	feed_is(st, NULL, 0, "");
 	/* "ca": c goes, a is held; flush releases it */
-	assert_int_equal(hearth_stop_feed(st, "ca", 2, &e, &el), 0);
-	assert_int_equal(el, 1);
-	assert_memory_equal(e, "c", 1);
-	assert_int_equal(hearth_stop_flush(st, &e, &el), 0);
-	assert_int_equal(el, 1);
-	assert_memory_equal(e, "a", 1);
-	assert_int_equal(hearth_stop_flush(st, &e, &el), 0);
-	assert_int_equal(el, 0);
+	feed_is(st, "ca", 0, "c");
+	flush_is(st, 0, "a");
+	flush_is(st, 0, "");
 	/* a match: text before it, then nothing until reset */
-	assert_int_equal(hearth_stop_feed(st, "12a", 3, &e, &el), 0);
-	assert_int_equal(el, 2);
-	assert_int_equal(hearth_stop_feed(st, "bc34", 4, &e, &el), 1);
-	assert_int_equal(el, 0); /* the held "a" belongs to the stop string */
+	feed_is(st, "12a", 0, "12");
+	feed_is(st, "bc34", 1, ""); /* the held "a" belongs to the stop string */
 	assert_int_equal(hearth_stop_matched(st), 0);
-	assert_int_equal(hearth_stop_feed(st, "more", 4, &e, &el), 1);
-	assert_int_equal(el, 0);
-	assert_int_equal(hearth_stop_flush(st, &e, &el), 1);
-	assert_int_equal(el, 0);
+	feed_is(st, "more", 1, "");
+	flush_is(st, 1, "");
 	hearth_stop_reset(st);
 	assert_int_equal(hearth_stop_matched(st), -1);
-	assert_int_equal(hearth_stop_feed(st, "more", 4, &e, &el), 0);
-	assert_int_equal(el, 4);
+	feed_is(st, "more", 0, "more");
 	hearth_stop_free(st);
 
 	/* no stop strings: everything passes straight through */
 	assert_int_equal(hearth_stop_create(NULL, 0, &st), 0);
-	assert_int_equal(hearth_stop_feed(st, "abc", 3, &e, &el), 0);
-	assert_int_equal(el, 3);
+	feed_is(st, "abc", 0, "abc");
 	hearth_stop_free(st);
 	hearth_stop_free(NULL);
 }
@@ -1071,16 +1072,9 @@ static void test_stop_match_text(void **state)
 	const char *abc[] = {"abc"};
 	hearth_stop *st = NULL;
 	assert_int_equal(hearth_stop_create(abc, 1, &st), 0);
-	const char *e;
-	size_t el;
-	assert_int_equal(hearth_stop_feed(st, "12a", 3, &e, &el), 0);
-	assert_int_equal(el, 2);
-	assert_memory_equal(e, "12", 2);
-	assert_int_equal(hearth_stop_feed(st, "xyab", 4, &e, &el), 0);
-	assert_int_equal(el, 3);
-	assert_memory_equal(e, "axy", 3);
-	assert_int_equal(hearth_stop_feed(st, "c34", 3, &e, &el), 1);
-	assert_int_equal(el, 0);
+	feed_is(st, "12a", 0, "12");
+	feed_is(st, "xyab", 0, "axy");
+	feed_is(st, "c34", 1, "");
 	hearth_stop_free(st);
 }
 
