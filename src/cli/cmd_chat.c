@@ -331,32 +331,9 @@ static int build_prompt(struct chat *ch, hearth_token **ids, size_t *n_ids, bool
 		p += bl;
 		len -= bl;
 	}
-	size_t cap = len / 2 + 16, n = 0;
-	hearth_token *buf = hx_malloc(cap * sizeof *buf);
-	if (!buf) {
-		free(text);
-		return HEARTH_ENOMEM;
-	}
-	rc = hearth_tokenize(ch->vocab, p, len, true, true, buf, cap, &n);
-	if (rc == HEARTH_ELIMIT) {
-		hearth_token *nb = hx_realloc(buf, (n + 1) * sizeof *nb);
-		if (!nb) {
-			free(buf);
-			free(text);
-			return HEARTH_ENOMEM;
-		}
-		buf = nb;
-		cap = n + 1;
-		rc = hearth_tokenize(ch->vocab, p, len, true, true, buf, cap, &n);
-	}
+	rc = cli_tokenize(ch->vocab, p, len, true, true, ids, n_ids);
 	free(text);
-	if (rc) {
-		free(buf);
-		return rc;
-	}
-	*ids = buf;
-	*n_ids = n;
-	return 0;
+	return rc;
 }
 
 /* ---- history (--save) ---- */

@@ -107,16 +107,7 @@ int cmd_perplexity(int argc, char **argv)
 		goto out;
 	}
 	size_t n_tok = 0;
-	rc = hearth_tokenize(vocab, text, text_len, false, false, NULL, 0, &n_tok);
-	if (rc && rc != HEARTH_ELIMIT) {
-		cli_fail("tokenize", rc);
-		goto out;
-	}
-	if (!(toks = malloc((n_tok ? n_tok : 1) * sizeof *toks))) {
-		cli_fail("", HEARTH_ENOMEM);
-		goto out;
-	}
-	if ((rc = hearth_tokenize(vocab, text, text_len, false, false, toks, n_tok, &n_tok))) {
+	if ((rc = cli_tokenize(vocab, text, text_len, false, false, &toks, &n_tok))) {
 		cli_fail("tokenize", rc);
 		goto out;
 	}

@@ -205,30 +205,6 @@ static int render_chat(const hearth_model *m, const hearth_vocab *v, const char 
 	return rc;
 }
 
-static int tokenize_all(const hearth_vocab *v, const char *text, size_t len, hearth_token **out, size_t *n)
-{
-	size_t cap = len + 16;
-	hearth_token *buf = hx_malloc(cap * sizeof *buf);
-	if (!buf)
-		return HEARTH_ENOMEM;
-	int rc = hearth_tokenize(v, text, len, true, true, buf, cap, n);
-	if (rc == HEARTH_ELIMIT) {
-		hearth_token *nb = hx_realloc(buf, (*n + 1) * sizeof *nb);
-		if (!nb) {
-			free(buf);
-			return HEARTH_ENOMEM;
-		}
-		buf = nb;
-		rc = hearth_tokenize(v, text, len, true, true, buf, *n + 1, n);
-	}
-	if (rc) {
-		free(buf);
-		return rc;
-	}
-	*out = buf;
-	return 0;
-}
-
 int cmd_run(int argc, char **argv)
 {
 	struct cli_model_opts mo =
@@ -381,7 +357,7 @@ int cmd_run(int argc, char **argv)
 		text_len = prompt_len;
 		prompt = NULL;
 	}
-	if ((rc = tokenize_all(vocab, text, text_len, &toks, &n_tok))) {
+	if ((rc = cli_tokenize(vocab, text, text_len, true, true, &toks, &n_tok))) {
 		cli_fail("tokenize", rc);
 		goto out;
 	}
