@@ -139,11 +139,7 @@ int cmd_tokenize(int argc, char **argv)
 	int status = 1;
 	size_t n = 0;
 	int32_t *ids = NULL;
-	int rc = hearth_tokenize(v, text, len, add_special, parse_special, NULL, 0, &n);
-	if (rc == 0 || rc == HEARTH_ELIMIT) {
-		ids = malloc((n + 1) * sizeof *ids);
-		rc = ids ? hearth_tokenize(v, text, len, add_special, parse_special, ids, n, &n) : HEARTH_ENOMEM;
-	}
+	int rc = cli_tokenize(v, text, len, add_special, parse_special, &ids, &n);
 	if (rc) {
 		cli_fail("", rc);
 		goto out;
