@@ -633,7 +633,6 @@ function applyEvent(type, d) {
 	} else if (type === 'delta') {
 		appendDelta(d);
 	} else if (type === 'done') {
-		const rec = S.recs.get(d.message.id);
 		const m = { ...d.message };
 		if (d.truncated) m.truncated = d.truncated;
 		upsert(m);
@@ -1150,6 +1149,9 @@ $('open-settings').addEventListener('click', () => {
 	el.settings.showModal();
 });
 
+// Save is the form's only submit button, so Enter in a field saves.
+$('settings-close').addEventListener('click', () => el.settings.close('cancel'));
+$('settings-reset').addEventListener('click', () => el.settings.close('reset'));
 el.settings.addEventListener('close', async () => {
 	const how = el.settings.returnValue;
 	el.settings.returnValue = '';
