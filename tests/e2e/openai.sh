@@ -9,7 +9,7 @@ D=$(dirname "$0")/openai
 command -v node >/dev/null 2>&1 || { echo "node not installed"; exit 77; }
 [ -d "$D/node_modules/openai" ] || { echo "openai SDK not installed (npm ci in $D)"; exit 77; }
 LOG=${TMPDIR:-/tmp}/hearth-openai.$$.log
-$H serve --port 0 -m "$TD/models/llama-spm-f32.gguf" --alias spm --parallel 2 -t 2 2>$LOG &
+$H serve --port 0 --no-history -m "$TD/models/llama-spm-f32.gguf" --alias spm --parallel 2 -t 2 2>$LOG &
 PID=$!
 trap 'kill $PID 2>/dev/null; rm -f $LOG' EXIT
 i=0

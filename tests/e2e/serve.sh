@@ -20,7 +20,7 @@ fail() { echo "FAIL: $*"; for f in $T.log*; do [ -f "$f" ] && { echo "--- $f"; t
 # start NAME ARGS...: starts a server logging to $T.log.NAME; sets U to its URL
 start() {
 	name=$1; shift
-	$H serve --port 0 "$@" 2>$T.log.$name &
+	$H serve --port 0 --no-history "$@" 2>$T.log.$name &  # no history: never touch the user's database
 	PIDS="$PIDS $!"
 	i=0
 	while ! grep -q "listening on" $T.log.$name 2>/dev/null; do
