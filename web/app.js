@@ -161,9 +161,27 @@ function chatItem(c) {
 	return li;
 }
 
+function dayGroup(ms) {
+	const d = new Date(ms), today = new Date();
+	today.setHours(0, 0, 0, 0);
+	const days = Math.floor((today - d) / 86400e3) + 1;
+	if (days <= 0) return 'Today';
+	if (days === 1) return 'Yesterday';
+	if (days < 7) return 'Previous 7 days';
+	if (days < 30) return 'Previous 30 days';
+	return d.toLocaleDateString([], { month: 'long', year: 'numeric' });
+}
+
 function renderChatList() {
 	const visible = S.chats.filter((c) => !S.deletes.has(c.id));
-	el.list.replaceChildren(...visible.map(chatItem));
+	const items = [];
+	let group = '';
+	for (const c of visible) {
+		const g = dayGroup(c.updated_at || Date.now());
+		if (g !== group) items.push(h('li', { class: 'group', role: 'presentation', text: (group = g) }));
+		items.push(chatItem(c));
+	}
+	el.list.replaceChildren(...items);
 	el.listEmpty.hidden = visible.length > 0 || !S.listDone;
 }
 

@@ -343,13 +343,13 @@ try {
 	for (let i = 0; i < 50; i++) await api('POST', '/api/chats/import', { title: `Old chat ${i}`, messages: [{ role: 'user', content: `old question ${i}` }] });
 	const total = (await api('GET', '/api/chats?limit=200')).chats.length;
 	await page.reload({ waitUntil: 'load' });
-	await page.waitForSelector('#chat-list li');
-	for (let i = 0; i < 20 && await page.locator('#chat-list li').count() < total; i++) {
-		await page.locator('#chat-list li').last().scrollIntoViewIfNeeded();
+	await page.waitForSelector('#chat-list li[data-id]');
+	for (let i = 0; i < 20 && await page.locator('#chat-list li[data-id]').count() < total; i++) {
+		await page.locator('#chat-list li[data-id]').last().scrollIntoViewIfNeeded();
 		await page.waitForTimeout(150);
 	}
-	const nShown = await page.locator('#chat-list li').count();
-	const ids = await page.$$eval('#chat-list li', (l) => l.map((n) => n.dataset.id));
+	const nShown = await page.locator('#chat-list li[data-id]').count();
+	const ids = await page.$$eval('#chat-list li[data-id]', (l) => l.map((n) => n.dataset.id));
 	check(nShown === total && new Set(ids).size === total, `sidebar shows ${nShown} of ${total} chats`);
 	log(`sidebar: ${nShown} chats over ${Math.ceil(total / 40)} pages`);
 
