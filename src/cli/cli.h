@@ -79,8 +79,8 @@ int cli_model_load(const struct cli_model_opts *o, hearth_model **out);
 /* Creates a context of n_ctx positions with o's batch size and KV type, and
  * initialises *b for n_tokens tokens.  Returns 0, or prints the error and
  * returns its code (the caller frees *ctx and *b either way). */
-int cli_ctx_open(const struct cli_model_opts *o, hearth_model *model, int32_t n_ctx, int32_t n_tokens,
-                 hearth_ctx **ctx, hearth_batch *b);
+int cli_ctx_open(const struct cli_model_opts *o, hearth_model *model, int32_t n_ctx, int32_t n_tokens, hearth_ctx **ctx,
+                 hearth_batch *b);
 
 /* Tokenizes text[0..len) into a new array (*out, freed by the caller; *n
  * tokens), however many tokens it takes.  Returns 0 or a HEARTH_E* code. */

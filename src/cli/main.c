@@ -153,8 +153,8 @@ int cli_model_load(const struct cli_model_opts *o, hearth_model **out)
 	return rc;
 }
 
-int cli_ctx_open(const struct cli_model_opts *o, hearth_model *model, int32_t n_ctx, int32_t n_tokens,
-                 hearth_ctx **ctx, hearth_batch *b)
+int cli_ctx_open(const struct cli_model_opts *o, hearth_model *model, int32_t n_ctx, int32_t n_tokens, hearth_ctx **ctx,
+                 hearth_batch *b)
 {
 	hearth_ctx_params cp = hearth_ctx_default_params();
 	cp.n_ctx = n_ctx;
