@@ -434,6 +434,37 @@ static void test_mm_shape_identical(void **state)
 	}
 }
 
+/* The SIMD softmax (own exp, vector double sum) against the scalar one (expf). */
+static void test_softmax(void **state)
+{
+	(void)state;
+	const kern_isa *t[2];
+	int nt = simd_tables(t);
+	if (!nt)
+		skip();
+	const kern_isa *ref = kern_isa_scalar();
+	const int64_t lens[] = {1, 7, 16, 33, 100, 517};
+	float x0[517], x1[517];
+	for (int i = 0; i < nt; i++) {
+		for (size_t k = 0; k < HX_ARRAY_LEN(lens); k++) {
+			const int64_t n = lens[k];
+			fill_rows(x0, 1, n);
+			for (int64_t j = 0; j < n; j++)
+				x0[j] *= 40.0f; /* scores from -40 to 40: exponents far below the max */
+			memcpy(x1, x0, sizeof(float) * (size_t)n);
+			ref->softmax_f32(x0, n, 0.125f);
+			t[i]->softmax_f32(x1, n, 0.125f);
+			for (int64_t j = 0; j < n; j++) {
+				if (!(fabsf(x0[j] - x1[j]) <= 4e-7f * x0[j] + 1e-37f)) {
+					print_error("%s softmax n=%lld j=%lld: %.9g vs scalar %.9g\n", t[i]->name, (long long)n,
+					            (long long)j, x1[j], x0[j]);
+					fail();
+				}
+			}
+		}
+	}
+}
+
 /* ---- matmul ---- */
 
 static void test_matmul(void **state)
@@ -510,6 +541,7 @@ int main(int argc, char **argv)
 	        cmocka_unit_test(test_dispatch),      cmocka_unit_test(test_isa_env),      cmocka_unit_test(test_mm_vs_scalar),
 	        cmocka_unit_test(test_act_exact),     cmocka_unit_test(test_f16_and_helpers),
 	        cmocka_unit_test(test_pool),          cmocka_unit_test(test_matmul),      cmocka_unit_test(test_mm_shape_identical),
+	        cmocka_unit_test(test_softmax),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -90,6 +90,8 @@ static void complete(kern_isa *dst, const kern_isa *raw)
 		dst->f32_to_f16 = s->f32_to_f16;
 	if (!dst->f16_to_f32)
 		dst->f16_to_f32 = s->f16_to_f32;
+	if (!dst->softmax_f32)
+		dst->softmax_f32 = s->softmax_f32;
 }
 
 static void init_once(void)

@@ -71,6 +71,9 @@ typedef struct kern_isa {
 	void (*axpy_f16_f32)(int64_t n, float a, const hx_f16 *x, float *y);   /* y += a*x */
 	void (*f32_to_f16)(const float *x, hx_f16 *y, int64_t n);
 	void (*f16_to_f32)(const hx_f16 *x, float *y, int64_t n);
+	/* x[i] = exp(scale * x[i] - max) / sum over the n values (attention scores);
+	 * the SIMD tables use their own exp (within 2 ulp of expf) */
+	void (*softmax_f32)(float *x, int64_t n, float scale);
 } kern_isa;
 
 /* The table in use (chosen once, thread-safe). */

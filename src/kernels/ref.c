@@ -1510,6 +1510,24 @@ static void ref_f16_to_f32(const hx_f16 *x, float *y, int64_t n)
 		y[i] = F16(x[i]);
 }
 
+static void ref_softmax_f32(float *x, int64_t n, float scale)
+{
+	float mx = -INFINITY;
+	for (int64_t j = 0; j < n; j++) {
+		x[j] *= scale;
+		mx = x[j] > mx ? x[j] : mx;
+	}
+	double sum = 0.0;
+	for (int64_t j = 0; j < n; j++) {
+		const float e = expf(x[j] - mx);
+		sum += (double)e;
+		x[j] = e;
+	}
+	const float inv = (float)(1.0 / sum);
+	for (int64_t j = 0; j < n; j++)
+		x[j] *= inv;
+}
+
 static const kern_isa k_scalar = {
 	.name = "scalar",
 	.mm =
@@ -1544,6 +1562,7 @@ static const kern_isa k_scalar = {
 	.axpy_f16_f32 = ref_axpy_f16_f32,
 	.f32_to_f16 = ref_f32_to_f16,
 	.f16_to_f32 = ref_f16_to_f32,
+	.softmax_f32 = ref_softmax_f32,
 };
 
 const kern_isa *kern_isa_scalar(void) { return &k_scalar; }

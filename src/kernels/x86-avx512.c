@@ -730,8 +730,71 @@ AI void kp_q6_K_sb(const int C, const struct kp_q6k *P, const uint8_t *y, size_t
 DEFINE_KPMM(q4_K, kp_q4k, block_q4_K)
 DEFINE_KPMM(q6_K, kp_q6k, block_q6_K)
 
+/* ---------------------------------------------------------------------------------
+ * Softmax of attention scores
+ * ------------------------------------------------------------------------------- */
+
+/* e^x for x <= 0: x = k ln2 + r (|r| <= ln2 / 2, Cody-Waite with an exact k * C1),
+ * e^r by its degree-7 Taylor polynomial (truncation < 1e-8 relative), 2^k by
+ * vscalefps (which also flushes very negative x to 0). */
+AI __m512 zexp_neg(__m512 x)
+{
+	x = _mm512_max_ps(x, _mm512_set1_ps(-150.0f)); /* -inf and NaN-free range for the reduction */
+	const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+	                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	__m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693359375f), x);
+	r = _mm512_fnmadd_ps(k, _mm512_set1_ps(-2.12194440e-4f), r);
+	__m512 p = _mm512_set1_ps(1.0f / 5040);
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+	return _mm512_scalef_ps(p, k);
+}
+
+static void zsoftmax_f32(float *x, int64_t n, float scale)
+{
+	const __m512 sv = _mm512_set1_ps(scale);
+	const int64_t n16 = n & ~(int64_t)15;
+	const __mmask16 mt = (__mmask16)((1u << (n - n16)) - 1);
+	__m512 mv = _mm512_set1_ps(-INFINITY);
+	for (int64_t j = 0; j < n16; j += 16) {
+		const __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + j), sv);
+		_mm512_storeu_ps(x + j, v);
+		mv = _mm512_max_ps(mv, v);
+	}
+	if (mt) {
+		const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(mt, x + n16), sv);
+		_mm512_mask_storeu_ps(x + n16, mt, v);
+		mv = _mm512_mask_max_ps(mv, mt, mv, v);
+	}
+	const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(mv));
+	__m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+	for (int64_t j = 0; j < n16; j += 16) {
+		const __m512 e = zexp_neg(_mm512_sub_ps(_mm512_loadu_ps(x + j), mx));
+		_mm512_storeu_ps(x + j, e);
+		s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+		s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(e, 1)));
+	}
+	if (mt) {
+		const __m512 e = _mm512_maskz_mov_ps(mt, zexp_neg(_mm512_sub_ps(_mm512_maskz_loadu_ps(mt, x + n16), mx)));
+		_mm512_mask_storeu_ps(x + n16, mt, e);
+		s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+		s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(e, 1)));
+	}
+	const __m512 inv = _mm512_set1_ps((float)(1.0 / _mm512_reduce_add_pd(_mm512_add_pd(s0, s1))));
+	for (int64_t j = 0; j < n16; j += 16)
+		_mm512_storeu_ps(x + j, _mm512_mul_ps(_mm512_loadu_ps(x + j), inv));
+	if (mt)
+		_mm512_mask_storeu_ps(x + n16, mt, _mm512_mul_ps(_mm512_maskz_loadu_ps(mt, x + n16), inv));
+}
+
 extern const kern_isa kern_isa_avx512_raw;
 const kern_isa kern_isa_avx512_raw = {
 	.name = "avx512",
 	SIMD_TABLE_ENTRIES,
+	.softmax_f32 = zsoftmax_f32,
 };

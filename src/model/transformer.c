@@ -285,23 +285,8 @@ static void attn_worker(void *arg, int ith, int nth)
 		} else {
 			mm(hd, n_kv, gqa, sc, (size_t)n_kv, kc, (size_t)hd * 4, qv, (size_t)hd * 4);
 		}
-		for (int32_t g = 0; g < gqa; g++) {
-			float *sg = sc + (size_t)g * n_kv;
-			float mx = -INFINITY;
-			for (int32_t j = 0; j < n_kv; j++) {
-				sg[j] *= scale;
-				mx = sg[j] > mx ? sg[j] : mx;
-			}
-			double sum = 0.0;
-			for (int32_t j = 0; j < n_kv; j++) {
-				const float e = expf(sg[j] - mx);
-				sum += (double)e;
-				sg[j] = e;
-			}
-			const float inv = (float)(1.0 / sum);
-			for (int32_t j = 0; j < n_kv; j++)
-				sg[j] *= inv;
-		}
+		for (int32_t g = 0; g < gqa; g++)
+			isa->softmax_f32(sc + (size_t)g * n_kv, n_kv, scale);
 		if (f16) {
 			isa->f32_to_f16(sc, p16, (int64_t)gqa * n_kv);
 			mm(n_kv, hd, gqa, out, (size_t)hd, vt, (size_t)kv->n_ctx * 2, p16, (size_t)n_kv * 2);
