@@ -1027,7 +1027,7 @@ el.form.addEventListener('submit', (e) => {
 function submit() {
 	const text = el.input.value;
 	if (!text.trim()) return;
-	if (S.generating && S.chat) { toast('A reply is still being generated: stop it (Esc) or wait.'); return; }
+	if (S.generating && (S.chat || E.on)) { toast('A reply is still being generated: stop it (Esc) or wait.'); return; }
 	el.input.value = '';
 	autosize();
 	hideSlash();
