@@ -119,11 +119,11 @@ async function loadModels() {
 
 function renderModels() {
 	const cur = S.chat ? S.chat.model : S.draft.model;
-	const opts = S.models.map((id, i) => h('option', { value: id, text: i === 0 && S.models.length > 1 ? `${id}` : id }));
+	const opts = S.models.map((id) => h('option', { value: id, text: id }));
 	if (cur && !S.models.includes(cur)) opts.push(h('option', { value: cur, text: `${cur} (not loaded)` }));
 	if (!opts.length) opts.push(h('option', { value: '', text: 'No model', disabled: true }));
 	el.model.replaceChildren(...opts);
-	el.model.value = cur && (S.models.includes(cur) || opts.length) ? cur : (S.models[0] || '');
+	el.model.value = cur || S.models[0] || '';
 	if (!el.model.value && S.models.length) el.model.value = S.models[0];
 	el.model.disabled = !S.models.length;
 }
