@@ -41,7 +41,8 @@ struct reply {
 	bool eng_done, overflow;
 	enum hearth_finish finish;
 	char errmsg[256];
-	bool stop_req, shutdown;
+	bool stop_req, shutdown, timed_out;
+	double t_submit;      /* hx_time_s() at submission (--request-timeout) */
 	bool dirty;
 	double last_flush;
 	int truncated;
@@ -138,9 +139,12 @@ static void reply_finish(struct reply *r)
 	hub_lock(h);
 	int rc = snapshot_locked(r, &m);
 	enum hearth_finish fin = r->finish;
-	bool stopped = r->stop_req || r->shutdown;
+	bool stopped = r->stop_req || r->shutdown, timed_out = r->timed_out && !stopped;
 	char errmsg[256];
 	snprintf(errmsg, sizeof errmsg, "%s", r->errmsg);
+	if (timed_out)
+		snprintf(errmsg, sizeof errmsg, "timed out: the reply took longer than the server's --request-timeout (%g s)",
+		         r->s->cfg.request_timeout_s);
 	if (r->overflow)
 		snprintf(errmsg, sizeof errmsg, "the reply was longer than %u bytes", REPLY_MAX);
 	int truncated = r->truncated;
@@ -151,7 +155,7 @@ static void reply_finish(struct reply *r)
 			m.status = HX_MSG_ERROR;
 		} else if (fin == HEARTH_FINISH_CANCELED) {
 			m.status = stopped ? HX_MSG_STOPPED : HX_MSG_ERROR;
-			if (!stopped)
+			if (!stopped && !timed_out)
 				snprintf(errmsg, sizeof errmsg, "cancelled");
 		} else {
 			m.status = HX_MSG_COMPLETE;
@@ -201,7 +205,10 @@ static void reply_flush(struct reply *r)
 	hx_msg_clear(&m);
 }
 
-/* One pass over the running replies: flush or finish each. */
+static void cancel_locked(struct srv *s, struct reply *r);
+
+/* One pass over the running replies: flush or finish each (and cancel those
+ * running longer than --request-timeout). */
 static size_t writer_pass(struct srv *s)
 {
 	struct hub **hv;
@@ -212,6 +219,11 @@ static size_t writer_pass(struct srv *s)
 		struct reply *r = hub_reply_locked(h);
 		bool fin = r && r->submitted && r->m && r->eng_done;
 		bool run = r && r->submitted && r->m && !r->eng_done;
+		double lim = s->cfg.request_timeout_s;
+		if (run && lim > 0 && !r->timed_out && hx_time_s() - r->t_submit > lim) {
+			r->timed_out = true;
+			cancel_locked(s, r);
+		}
 		hub_unlock(h);
 		/* Only this thread finishes submitted model replies, so r stays valid. */
 		if (fin)
@@ -698,6 +710,8 @@ int reply_post(struct srv *s, struct hub *h, const hx_chat *chat, const char *co
 		st = fail(code, "internal", err, errlen, 500, "out of memory");
 		goto out;
 	}
+	if (start && regen_delete)
+		json_object_set_new(start, "replaces", json_integer(regen_delete));
 	hub_lock(h);
 	rc = hub_begin_reply_locked(h, r->msg.id, start);
 	if (!rc && chat_ev) {
@@ -721,13 +735,18 @@ int reply_post(struct srv *s, struct hub *h, const hx_chat *chat, const char *co
 		} else {
 			rc = HEARTH_ECANCELED;
 		}
-		if (rc)
+		if (rc) {
 			hub_abort_reply_locked(h);
-		else
+		} else {
 			r->submitted = true;
+			r->t_submit = hx_time_s();
+		}
 		if (!rc && (r->stop_req || r->shutdown))
 			cancel_locked(s, r);
 	}
+	/* regenerate: other tabs drop the reply being replaced */
+	if (!rc && regen_delete)
+		hub_emit_locked(h, "deleted", json_pack("{s:I}", "message_id", (json_int_t)regen_delete));
 	hub_unlock(h);
 	json_decref(chat_ev);
 	if (rc) {
@@ -741,6 +760,11 @@ int reply_post(struct srv *s, struct hub *h, const hx_chat *chat, const char *co
 			st = fail(code, "internal", err, errlen, 500, hearth_errmsg());
 		goto out;
 	}
+	/* regenerate: the old reply goes once the new one is under way (before a
+	 * slash command runs, so /status counts what is left) */
+	if (regen_delete && hx_msg_delete(s->store, HX_STORE_LOCAL_USER, regen_delete))
+		fprintf(stderr, "hearth serve: deleting the regenerated message %" PRId64 ": %s\n", regen_delete,
+		        hearth_errmsg());
 	if (slash) {
 		bool is_err = false, changed = false;
 		char *text = slash_run(s, chat, content, user.id, r->msg.id, &is_err, &changed);
@@ -779,10 +803,6 @@ int reply_post(struct srv *s, struct hub *h, const hx_chat *chat, const char *co
 		}
 		hx_msg_clear(&fin);
 	}
-	/* regenerate: the old reply goes once the new one is under way */
-	if (regen_delete && hx_msg_delete(s->store, HX_STORE_LOCAL_USER, regen_delete))
-		fprintf(stderr, "hearth serve: deleting the regenerated message %" PRId64 ": %s\n", regen_delete,
-		        hearth_errmsg());
 	st = 202;
 out:
 	if (st != 202) {

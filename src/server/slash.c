@@ -94,7 +94,11 @@ static void cmd_status(struct srv *s, const hx_chat *chat, struct buf *b)
 	buf_str(b, "\n**This chat**: model `");
 	const char *cm = chat->model && chat->model[0] ? chat->model : s->n_models ? s->models[0].name : "none";
 	add_md(b, cm, strlen(cm));
-	addf(b, "`, %" PRId64 " messages\n", chat->n_messages);
+	/* the count now: with this command and its reply (chat is from before them) */
+	hx_chat cur = {0};
+	int64_t n = hx_chat_get(s->store, HX_STORE_LOCAL_USER, chat->id, &cur) == 0 ? cur.n_messages : chat->n_messages;
+	hx_chat_clear(&cur);
+	addf(b, "`, %" PRId64 " messages\n", n);
 }
 
 static char *cmd_model(struct srv *s, const hx_chat *chat, const char *arg, struct buf *b, bool *is_error,

@@ -159,6 +159,8 @@ n=2
 slash /help; jq -e '.model == "hearth" and .status == "complete" and (.content | contains("/search"))' $T.m >/dev/null ||
 	fail "/help"
 slash /status; jq -e '(.content | contains("spm")) and (.content | contains("ready"))' $T.m >/dev/null || fail "/status"
+NM=$(curl -s $U/api/chats/$C2 | jq .n_messages)   # counts the command and its reply
+jq -e --arg n "$NM messages" '.content | contains($n)' $T.m >/dev/null || fail "/status count, not $NM: $(jq .content $T.m)"
 slash /model; jq -e '.content | contains("spm")' $T.m >/dev/null || fail "/model"
 slash "/model nope"; jq -e '.status == "error"' $T.m >/dev/null || fail "/model nope"
 slash "/model spm"; jq -e '.status == "complete"' $T.m >/dev/null || fail "/model spm"
@@ -185,6 +187,11 @@ OLD=$(last_msg $C2 | jq .id)
 NEW=$(jq .assistant_message.id $T.body); n=$((n + 1)); wait_n $T.t '^event: done' $n
 [ "$NEW" -gt "$OLD" ] && [ "$(code $U/api/chats/$C2/messages?after=$OLD)" = 200 ] &&
 	jq -e --argjson n $NEW '[.messages[].id] == [$n]' $T.body >/dev/null || fail "regenerate: $(cat $T.body | cut -c1-300)"
+# ... and tells the other tabs: start has "replaces", then a deleted event for the old reply
+events $T.t | awk -F'\t' -v n=$NEW 'index($1, n ".") == 1' > $T.rg
+head -1 $T.rg | cut -f3 | jq -e --argjson o $OLD '.replaces == $o' >/dev/null || fail "regenerate start: $(head -1 $T.rg)"
+grep "	deleted	" $T.rg | cut -f3 | jq -e --argjson o $OLD '.message_id == $o' >/dev/null ||
+	fail "regenerate deleted event: $(cut -f1,2 $T.rg | head -5)"
 
 # --- export / import / export; markdown
 curl -s -D $T.hdr -o $T.x1 "$U/api/chats/$C2/export?format=json"
@@ -306,6 +313,17 @@ BIG=$(awk 'BEGIN { for (i = 0; i < 400; i++) printf "word%d ", i }')
 [ "$(code $U/api/chats/$TC/messages -d "{\"content\":\"$BIG\"}")" = 400 ] &&
 	jq -e '.error.code == "context_length_exceeded"' $T.body >/dev/null || fail "too long: $(cat $T.body)"
 curl -s $U/api/chats/$TC | jq -e '.n_messages == 12 and .generating == false' >/dev/null || fail "a refused message was stored"
+kill -TERM $SP; wait $SP
+
+# --- --request-timeout: a reply running longer is cancelled and saved "error" (timed out) with its text
+start o -m "$SPM" --alias spm --ctx 32768 -t 1 --kv-type f32 --db $T.odb --request-timeout 1
+O=$(curl -s $U/api/chats -d '{}' | jq .id)
+sub $T.o $O
+post $O "{\"content\":\"go on forever\",$LONG}" > /dev/null
+wait_n $T.o '^event: done' 1
+events $T.o | tail -1 | cut -f3 | jq -e '.message.status == "error" and (.message.error | startswith("timed out")) and
+	(.message.content | length) > 0' >/dev/null || fail "timeout: $(events $T.o | tail -1 | cut -c1-300)"
+last_msg $O | jq -e '.status == "error" and (.error | startswith("timed out"))' >/dev/null || fail "timeout stored"
 kill -TERM $SP; wait $SP
 
 # --- without a model: nothing is stored for a message, slash commands still work
