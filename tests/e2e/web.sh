@@ -14,5 +14,6 @@ CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 [ -d "$D/node_modules/playwright-core" ] || { echo "playwright-core not installed (npm ci in $D)"; exit 77; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/hearth-web.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
+trap 'exit 1' INT TERM HUP
 HEARTH_BIN=$H HEARTH_TESTDATA=$TD HEARTH_DATA=$T CHROMIUM=$CHROMIUM \
 	HEARTH_SHOTS=${HEARTH_SHOTS:-$PWD/build/screenshots} nice node "$D/web.mjs" || { echo "FAIL: web UI"; exit 1; }

@@ -16,6 +16,8 @@ const SHOTS = process.env.HEARTH_SHOTS || 'build/screenshots';
 fs.mkdirSync(SHOTS, { recursive: true });
 
 const servers = new Set();
+process.on('exit', () => { for (const p of servers) p.kill(); });
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(1));
 // Starts hearth serve; resolves with { proc, url } once it answers /health with `want`.
 async function startServer(args, want = 200) {
 	const proc = spawn(BIN, ['serve', '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
