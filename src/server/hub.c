@@ -26,6 +26,7 @@
 #include <time.h>
 
 #define HUB_IDLE_S 300.0
+#define SUBS_MAX 256 /* event streams open at once (each holds a connection and its thread) */
 
 struct frame {
 	int64_t reply;
@@ -450,17 +451,25 @@ int hub_subscribe(struct conn *cn, struct MHD_Connection *c, int64_t chat_id)
 		last = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "last_event_id");
 	if (last && strlen(last) > 64)
 		return srv_send_error(cn, c, 400, "invalid_request", "Last-Event-ID is too long");
+	pthread_mutex_lock(&s->hub_mu);
+	bool full = s->n_subs >= SUBS_MAX;
+	if (!full)
+		s->n_subs++; /* sub_free gives it back */
+	pthread_mutex_unlock(&s->hub_mu);
+	if (full)
+		return srv_send_error(cn, c, 503, "too_many_streams",
+		                      "too many event streams are open (at most 256): close some tabs");
 	struct sub *u = hx_calloc(1, sizeof *u);
 	struct hub *h = u ? hub_get(s, chat_id, true) : NULL;
 	if (!h) {
 		free(u);
+		pthread_mutex_lock(&s->hub_mu);
+		s->n_subs--;
+		pthread_mutex_unlock(&s->hub_mu);
 		return srv_send_error(cn, c, 503, "unavailable", "the server is shutting down (or out of memory)");
 	}
 	u->srv = s;
 	u->h = h;
-	pthread_mutex_lock(&s->hub_mu);
-	s->n_subs++;
-	pthread_mutex_unlock(&s->hub_mu);
 	pthread_mutex_lock(&h->mu);
 	if (last && last[0]) {
 		int64_t r;

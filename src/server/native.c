@@ -362,7 +362,9 @@ static int chat_delete(struct conn *cn, struct MHD_Connection *c, int64_t id)
 	hx_chat_clear(&ch);
 	if (rc)
 		return store_error(cn, c, rc);
-	struct hub *h = hub_get(s, id, false);
+	/* with a hub even when nobody listens: its deleted flag stops a POST that
+	 * is storing its messages right now from starting a reply */
+	struct hub *h = hub_get(s, id, true);
 	if (h)
 		reply_stop(s, h);
 	rc = hx_chat_delete(s->store, HX_STORE_LOCAL_USER, id);
@@ -372,6 +374,7 @@ static int chat_delete(struct conn *cn, struct MHD_Connection *c, int64_t id)
 			hub_emit_locked(h, "chat", json_pack("{s:{s:I, s:b}}", "chat", "id", (json_int_t)id, "deleted", 1));
 			hub_set_deleted_locked(h);
 			hub_unlock(h);
+			reply_stop(s, h); /* one that started between the first stop and the flag */
 		}
 		hub_put(s, h);
 	}

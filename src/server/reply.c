@@ -713,7 +713,10 @@ int reply_post(struct srv *s, struct hub *h, const hx_chat *chat, const char *co
 	if (start && regen_delete)
 		json_object_set_new(start, "replaces", json_integer(regen_delete));
 	hub_lock(h);
-	rc = hub_begin_reply_locked(h, r->msg.id, start);
+	/* a DELETE that came while this request was storing its messages wins */
+	rc = hub_deleted_locked(h) ? HEARTH_ENOTFOUND : hub_begin_reply_locked(h, r->msg.id, start);
+	if (rc == HEARTH_ENOTFOUND)
+		json_decref(start);
 	if (!rc && chat_ev) {
 		hub_emit_locked(h, "chat", chat_ev);
 		chat_ev = NULL;
@@ -750,7 +753,9 @@ int reply_post(struct srv *s, struct hub *h, const hx_chat *chat, const char *co
 	hub_unlock(h);
 	json_decref(chat_ev);
 	if (rc) {
-		if (rc == HEARTH_ELIMIT)
+		if (rc == HEARTH_ENOTFOUND)
+			st = fail(code, "not_found", err, errlen, 404, "no such chat (it was deleted)");
+		else if (rc == HEARTH_ELIMIT)
 			st = fail(code, "busy", err, errlen, 503, hearth_errmsg());
 		else if (rc == HEARTH_ECTXFULL)
 			st = fail(code, "context_length_exceeded", err, errlen, 400, hearth_errmsg());

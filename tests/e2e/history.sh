@@ -236,6 +236,16 @@ sub $T.d $D; SD=$SUB; sleep 0.2
 i=0; while kill -0 $SD 2>/dev/null; do i=$((i + 1)); [ $i -gt 50 ] && fail "stream of a deleted chat did not end"; sleep 0.1; done
 events $T.d | tail -1 | cut -f3 | jq -e --argjson d $D '.chat == {"id": $d, "deleted": true}' >/dev/null ||
 	fail "deleted event: $(tail -3 $T.d)"
+# ... also while a reply streams: it is stopped (done), then the chat event ends the stream; later posts are 404
+D=$(curl -s $U/api/chats -d '{"title":"doomed 2"}' | jq .id)
+sub $T.d2 $D; SD=$SUB; sleep 0.2
+post $D "{\"content\":\"long one\",$LONG}" > /dev/null
+wait_n $T.d2 '^event: delta' 20
+[ "$(code -X DELETE $U/api/chats/$D)" = 204 ] || fail "delete while streaming: $(cat $T.body)"
+i=0; while kill -0 $SD 2>/dev/null; do i=$((i + 1)); [ $i -gt 50 ] && fail "stream of a deleted chat did not end"; sleep 0.1; done
+events $T.d2 | tail -2 | cut -f2 | tr '\n' ' ' | grep -q '^done chat $' || fail "delete while streaming: $(events $T.d2 | tail -2 | cut -c1-200)"
+[ "$(code $U/api/chats/$D/messages -d '{"content":"hi"}')" = 404 ] || fail "post to a deleted chat: $(cat $T.body)"
+[ "$(code $U/api/chats/$D/events)" = 404 ] || fail "events of a deleted chat"
 
 # --- the web UI and the other APIs are still there
 [ "$(code $U/v1/chat/completions -d '{"messages":[{"role":"user","content":"hi"}],"max_tokens":3}')" = 200 ] ||
