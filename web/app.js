@@ -607,7 +607,7 @@ function openEvents(chatId, last) {
 	S.es = es;
 	S.esChat = chatId;
 	S.lastEventId = last || '';
-	for (const type of ['start', 'delta', 'done', 'chat', 'resync']) {
+	for (const type of ['start', 'delta', 'done', 'deleted', 'chat', 'resync']) {
 		es.addEventListener(type, (e) => {
 			if (es !== S.es) return;
 			if (e.lastEventId) S.lastEventId = e.lastEventId;
@@ -643,6 +643,7 @@ function openEvents(chatId, last) {
 function applyEvent(type, d) {
 	if (type === 'start') {
 		if (d.user_message) upsert(d.user_message);
+		if (d.replaces) removeRec(d.replaces); // a regenerate (maybe from another tab)
 		const m = { ...d.message, content: '', reasoning: '', status: 'streaming' };
 		const rec = upsert(m);
 		rec.t0 = performance.now();
@@ -650,6 +651,8 @@ function applyEvent(type, d) {
 		setGenerating(m.id);
 	} else if (type === 'delta') {
 		appendDelta(d);
+	} else if (type === 'deleted') {
+		removeRec(d.message_id);
 	} else if (type === 'done') {
 		const m = { ...d.message };
 		if (d.truncated) m.truncated = d.truncated;

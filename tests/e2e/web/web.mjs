@@ -244,12 +244,19 @@ try {
 	// ---- regenerate
 	step = 'regenerate';
 	const beforeId = await lastAssistant(page).getAttribute('data-id');
+	const tab2 = await ctx.newPage(); // a second tab on the same chat follows along
+	watch(tab2, 'tab2');
+	await tab2.goto(`${URL0}/c/${chatId}`);
+	await tab2.waitForSelector(`#thread .msg[data-id="${beforeId}"]`);
 	await lastAssistant(page).hover();
 	await lastAssistant(page).locator('[data-act=regen]').click();
 	await page.waitForFunction((id) => { const m = [...document.querySelectorAll('#thread .msg.assistant')].pop(); return m && m.dataset.id !== id; }, beforeId, { timeout: 10000 });
 	await waitIdle(page);
 	check(await page.locator(`#thread .msg[data-id="${beforeId}"]`).count() === 0, 'old reply removed');
 	const regen = (await api('GET', `/api/chats/${chatId}/messages`)).messages.pop();
+	await tab2.waitForSelector(`#thread .msg[data-id="${regen.id}"] .content.md`);
+	check(await tab2.locator(`#thread .msg[data-id="${beforeId}"]`).count() === 0, 'the other tab dropped the old reply');
+	await tab2.close();
 	check(regen.role === 'assistant' && regen.status === 'complete' && String(regen.id) !== beforeId, 'regenerated reply stored');
 	// copy button on a message
 	await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: URL0 });
