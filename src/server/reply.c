@@ -168,6 +168,20 @@ static void reply_finish(struct reply *r)
 			m.error = NULL;
 		if (r->s->store && m.error) {
 			int src = hx_msg_update(r->s->store, HX_STORE_LOCAL_USER, &m);
+			if (src == HEARTH_EINVAL) {
+				/* the store refused the text (e.g. not UTF-8): never leave the
+				 * message "streaming"; save it as an error without its text */
+				snprintf(errmsg, sizeof errmsg, "the reply could not be saved: %s", hearth_errmsg());
+				free(m.content);
+				free(m.reasoning);
+				free(m.error);
+				m.content = hx_strdup("");
+				m.reasoning = hx_strdup("");
+				m.error = hx_strdup(errmsg);
+				m.status = HX_MSG_ERROR;
+				src = m.content && m.reasoning && m.error ? hx_msg_update(r->s->store, HX_STORE_LOCAL_USER, &m)
+				                                          : HEARTH_ENOMEM;
+			}
 			if (src && src != HEARTH_ENOTFOUND)
 				fprintf(stderr, "hearth serve: saving message %" PRId64 ": %s\n", m.id, hearth_errmsg());
 		}
@@ -639,7 +653,7 @@ int reply_post(struct srv *s, struct hub *h, const hx_chat *chat, const char *co
 
 	/* store: the user message, the title, the streaming reply */
 	if (!answer) {
-		bool first = true;
+		bool first = !slash;
 		for (size_t i = 0; i < n_hist && first; i++) /* slash commands give no title */
 			first = hist[i].role != HX_ROLE_USER || is_slash(hist[i].content);
 		user.chat_id = chat->id;

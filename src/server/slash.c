@@ -22,6 +22,16 @@ static void addf(struct buf *b, const char *fmt, ...)
 		buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
+/* n, or less so that s[0..n) does not end inside a UTF-8 sequence (a reply
+ * that is not UTF-8 could not be sent as JSON). */
+static size_t utf8_cut(const char *s, size_t n)
+{
+	size_t k = n;
+	while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+		k--;
+	return k;
+}
+
 /* Markdown-escapes text that goes into a list item or inline span. */
 static void add_md(struct buf *b, const char *s, size_t n)
 {
@@ -193,7 +203,8 @@ char *slash_run(struct srv *s, const hx_chat *chat, const char *cmd, int64_t cmd
 	size_t al = strlen(arg);
 	while (al > 0 && (arg[al - 1] == ' ' || arg[al - 1] == '\n' || arg[al - 1] == '\r' || arg[al - 1] == '\t'))
 		al--;
-	snprintf(a, sizeof a, "%.*s", (int)HX_MIN(al, sizeof a - 1), arg);
+	al = al < sizeof a ? al : utf8_cut(arg, sizeof a - 1);
+	snprintf(a, sizeof a, "%.*s", (int)al, arg);
 #define IS(name) (nl == sizeof(name) - 1 && strncmp(p, name, nl) == 0)
 	if (IS("help")) {
 		buf_str(&b, k_help);
@@ -217,7 +228,7 @@ char *slash_run(struct srv *s, const hx_chat *chat, const char *cmd, int64_t cmd
 	} else {
 		*is_error = true;
 		buf_str(&b, "Unknown command `/");
-		add_md(&b, p, HX_MIN(nl, 64));
+		add_md(&b, p, nl <= 64 ? nl : utf8_cut(p, 64));
 		buf_str(&b, "`, try `/help`.\n");
 	}
 #undef IS

@@ -63,6 +63,13 @@ for bad in '{"bogus":1}' '{"title":5}' '{"params":{"temperature":-1}}' '{"params
 	st=$(code $U/api/chats -d "$bad"); [ "$st" = 400 ] || fail "create $bad: $st $(cat $T.body)"
 	jq -e '.error.message | length > 0' $T.body >/dev/null || fail "error body for $bad"
 done
+# NUL and invalid UTF-8 are refused with a message a user can act on; deep nesting too
+[ "$(code $U/api/chats -d '{"title":"a\u0000b"}')" = 400 ] && jq -e '.error.message | startswith("strings must not contain NUL")' \
+	$T.body >/dev/null || fail "NUL in a title: $(cat $T.body)"
+printf '{"content":"a\377\376b"}' > $T.bad
+[ "$(code $U/api/chats/$C/messages --data-binary @$T.bad)" = 400 ] || fail "invalid UTF-8 content: $(cat $T.body)"
+awk 'BEGIN { printf "{\"params\":"; for (i = 0; i < 5000; i++) printf "["; for (i = 0; i < 5000; i++) printf "]"; printf "}" }' > $T.bad
+[ "$(code $U/api/chats --data-binary @$T.bad)" = 400 ] || fail "deep JSON: $(cat $T.body)"
 for p in 01 abc -1 99999999999999999999 0 "1x"; do
 	[ "$(code $U/api/chats/$p)" = 404 ] || fail "id '$p' should be 404: $(cat $T.body)"
 done
@@ -136,6 +143,8 @@ C5=$(curl -s $U/api/chats -d '{"params":{"max_tokens":2}}' | jq .id)
 post $C5 '{"content":"/help"}' | jq -e '.assistant_message.status == "complete" and
 	(.assistant_message.html | contains("<li>"))' >/dev/null || fail "202 of a slash command"
 curl -s $U/api/chats/$C5 | jq -e '.title == "New chat"' >/dev/null || fail "title from a command"
+post $C5 '{"content":"/search sky"}' > /dev/null   # its argument does not give a title either
+curl -s $U/api/chats/$C5 | jq -e '.title == "New chat"' >/dev/null || fail "title from /search: $(curl -s $U/api/chats/$C5)"
 post $C5 '{"content":"Why is the sky blue?"}' > /dev/null
 curl -s $U/api/chats/$C5 | jq -e '.title == "Why is the sky blue?"' >/dev/null || fail "title: $(curl -s $U/api/chats/$C5)"
 
@@ -166,6 +175,11 @@ slash "/model nope"; jq -e '.status == "error"' $T.m >/dev/null || fail "/model 
 slash "/model spm"; jq -e '.status == "complete"' $T.m >/dev/null || fail "/model spm"
 curl -s $U/api/chats/$C2 | jq -e '.model == "spm"' >/dev/null || fail "/model did not switch"
 slash /frobnicate; jq -e '.status == "error" and (.content | contains("/help"))' $T.m >/dev/null || fail "unknown command"
+# a long command name or argument is cut on a UTF-8 boundary: the reply still reads back
+L3=$(awk 'BEGIN { for (i = 0; i < 22; i++) printf "\346\227\245" }')
+slash "/$L3"; jq -e '.status == "error" and (.content | contains("/help"))' $T.m >/dev/null || fail "long unknown command: $(cat $T.m)"
+slash "/model x$(awk 'BEGIN { for (i = 0; i < 200; i++) printf "\346\227\245" }')"; jq -e '.status == "error"' $T.m >/dev/null ||
+	fail "/model with a long name: $(cat $T.m)"
 WORD=$(printf '%s\n' "$STREAMED" | tr -c 'a-zA-Z' '\n' | awk 'length >= 6' | head -1)
 [ -n "$WORD" ] || fail "no word to search for in: $(printf '%s\n' "$STREAMED" | head -c 200)"
 slash "/search $WORD"; jq -e --arg w "$WORD" '.content | contains("**" + $w + "**")' $T.m >/dev/null ||
