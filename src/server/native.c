@@ -167,7 +167,10 @@ static json_t *body_object(struct conn *cn, struct MHD_Connection *c, const char
 	json_error_t je;
 	json_t *root = json_loadb(cn->body.p ? cn->body.p : "", cn->body.n, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
-		*ret = bad(cn, c, "the body is not valid JSON: %s (at byte %d)", je.text, je.position);
+		if (strstr(je.text, "JSON_ALLOW_NUL")) /* jansson's wording names its flag */
+			*ret = bad(cn, c, "strings must not contain NUL characters (\\u0000), at byte %d", je.position);
+		else
+			*ret = bad(cn, c, "the body is not valid JSON: %s (at byte %d)", je.text, je.position);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
