@@ -134,22 +134,10 @@ void hub_set_deleted_locked(struct hub *h)
 	pthread_cond_broadcast(&h->cv);
 }
 
-static void abs_deadline(struct timespec *ts, double secs)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	time_t whole = (time_t)secs;
-	ts->tv_sec += whole;
-	ts->tv_nsec += (long)((secs - (double)whole) * 1e9);
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 void hub_wait_locked(struct hub *h, double secs)
 {
 	struct timespec ts;
-	abs_deadline(&ts, secs);
+	srv_deadline(&ts, secs);
 	pthread_cond_timedwait(&h->cv, &h->mu, &ts);
 }
 
@@ -392,7 +380,7 @@ static ssize_t sub_reader(void *cls, uint64_t pos, char *out, size_t max)
 	(void)pos;
 	pthread_mutex_lock(&h->mu);
 	struct timespec deadline;
-	abs_deadline(&deadline, u->srv->cfg.keepalive_s);
+	srv_deadline(&deadline, u->srv->cfg.keepalive_s);
 	ssize_t n;
 	for (;;) {
 		if (u->pre_off < u->pre.n) {

@@ -268,6 +268,17 @@ static void notify_chat(struct srv *s, int64_t chat_id, json_t *chat)
 
 /* ---- handlers ------------------------------------------------------------------------------ */
 
+/* True when the chat exists; otherwise false with the error (404...) sent. */
+static bool chat_exists(struct conn *cn, struct MHD_Connection *c, int64_t id, int *ret)
+{
+	hx_chat ch = {0};
+	int rc = hx_chat_get(cn->srv->store, HX_STORE_LOCAL_USER, id, &ch);
+	hx_chat_clear(&ch);
+	if (rc)
+		*ret = store_error(cn, c, rc);
+	return rc == 0;
+}
+
 static int chats_list(struct conn *cn, struct MHD_Connection *c)
 {
 	struct srv *s = cn->srv;
@@ -360,17 +371,15 @@ static int chat_patch(struct conn *cn, struct MHD_Connection *c, int64_t id)
 static int chat_delete(struct conn *cn, struct MHD_Connection *c, int64_t id)
 {
 	struct srv *s = cn->srv;
-	hx_chat ch = {0};
-	int rc = hx_chat_get(s->store, HX_STORE_LOCAL_USER, id, &ch);
-	hx_chat_clear(&ch);
-	if (rc)
-		return store_error(cn, c, rc);
+	int ret;
+	if (!chat_exists(cn, c, id, &ret))
+		return ret;
 	/* with a hub even when nobody listens: its deleted flag stops a POST that
 	 * is storing its messages right now from starting a reply */
 	struct hub *h = hub_get(s, id, true);
 	if (h)
 		reply_stop(s, h);
-	rc = hx_chat_delete(s->store, HX_STORE_LOCAL_USER, id);
+	int rc = hx_chat_delete(s->store, HX_STORE_LOCAL_USER, id);
 	if (h) {
 		if (!rc) {
 			hub_lock(h);
@@ -466,11 +475,9 @@ static int message_post(struct conn *cn, struct MHD_Connection *c, int64_t id, b
 static int chat_stop(struct conn *cn, struct MHD_Connection *c, int64_t id)
 {
 	struct srv *s = cn->srv;
-	hx_chat ch = {0};
-	int rc = hx_chat_get(s->store, HX_STORE_LOCAL_USER, id, &ch);
-	hx_chat_clear(&ch);
-	if (rc)
-		return store_error(cn, c, rc);
+	int ret;
+	if (!chat_exists(cn, c, id, &ret))
+		return ret;
 	struct hub *h = hub_get(s, id, false);
 	int64_t mid = h ? reply_stop(s, h) : 0;
 	hub_put(s, h);
@@ -482,11 +489,9 @@ static int chat_stop(struct conn *cn, struct MHD_Connection *c, int64_t id)
 
 static int chat_events(struct conn *cn, struct MHD_Connection *c, int64_t id)
 {
-	hx_chat ch = {0};
-	int rc = hx_chat_get(cn->srv->store, HX_STORE_LOCAL_USER, id, &ch);
-	hx_chat_clear(&ch);
-	if (rc)
-		return store_error(cn, c, rc);
+	int ret;
+	if (!chat_exists(cn, c, id, &ret))
+		return ret;
 	return hub_subscribe(cn, c, id);
 }
 

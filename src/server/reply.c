@@ -259,12 +259,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&s->wr_mu);
 		if (!s->wr_wake) {
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 250 * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			srv_deadline(&ts, 0.25);
 			pthread_cond_timedwait(&s->wr_cv, &s->wr_mu, &ts);
 		}
 		s->wr_wake = false;

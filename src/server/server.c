@@ -471,15 +471,8 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *out, size_t max)
 	struct gen *g = cls;
 	(void)pos;
 	pthread_mutex_lock(&g->mu);
-	double ka = g->srv->cfg.keepalive_s;
 	struct timespec deadline;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += (time_t)ka;
-	deadline.tv_nsec += (long)((ka - (double)(time_t)ka) * 1e9);
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	srv_deadline(&deadline, g->srv->cfg.keepalive_s);
 	while (g->out_pos == g->out.n && !g->done) {
 		if (pthread_cond_timedwait(&g->cv, &g->mu, &deadline) == ETIMEDOUT)
 			break;
@@ -548,12 +541,7 @@ static void wait_done(struct gen *g, struct MHD_Connection *c)
 	bool cancelled = false;
 	while (!g->done) {
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		srv_deadline(&ts, 0.05);
 		pthread_cond_timedwait(&g->cv, &g->mu, &ts);
 		if (!g->done && g->deadline > 0 && hx_time_s() > g->deadline)
 			g->timed_out = true;
@@ -803,6 +791,18 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 }
 
 /* ---- info routes ---------------------------------------------------------------------- */
+
+void srv_deadline(struct timespec *ts, double secs)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	time_t whole = (time_t)secs;
+	ts->tv_sec += whole;
+	ts->tv_nsec += (long)((secs - (double)whole) * 1e9);
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
 
 const char *srv_model_state_name(enum model_state s)
 {

@@ -133,6 +133,9 @@ enum MHD_Result srv_send_json(struct conn *cn, struct MHD_Connection *c, int sta
 enum MHD_Result srv_send_error(struct conn *cn, struct MHD_Connection *c, int status, const char *code,
                                const char *msg);
 
+/* *ts = CLOCK_REALTIME now + secs (for pthread_cond_timedwait). */
+void srv_deadline(struct timespec *ts, double secs);
+
 /* The model a request names (NULL/"": the only model). */
 struct srv_model *srv_find_model(struct srv *s, const char *name);
 const char *srv_model_state_name(enum model_state st);
