@@ -158,16 +158,16 @@ static int push_frame(struct hub *h, const char *event, json_t *data)
 		h->fr = nf;
 		h->cap_fr = cap;
 	}
-	struct buf b = {0};
+	hx_sbuf b = {0};
 	char idl[64];
 	snprintf(idl, sizeof idl, "id: %" PRId64 ".%" PRIu32 "\nevent: ", h->reply_id, h->seq);
-	if (buf_str(&b, idl) || buf_str(&b, event) || buf_str(&b, "\ndata: ") || buf_str(&b, d) || buf_str(&b, "\n\n")) {
+	if (hx_sbuf_str(&b, idl) || hx_sbuf_str(&b, event) || hx_sbuf_str(&b, "\ndata: ") || hx_sbuf_str(&b, d) || hx_sbuf_str(&b, "\n\n")) {
 		free(b.p);
 		free(d);
 		return HEARTH_ENOMEM;
 	}
 	free(d);
-	h->fr[h->n_fr++] = (struct frame){.reply = h->reply_id, .seq = h->seq, .text = b.p, .len = b.n};
+	h->fr[h->n_fr++] = (struct frame){.reply = h->reply_id, .seq = h->seq, .text = b.p, .len = b.len};
 	h->seq++;
 	h->last_active = hx_time_s();
 	pthread_cond_broadcast(&h->cv);
@@ -317,7 +317,7 @@ struct sub {
 	struct hub *h;
 	uint64_t pos;   /* absolute index of the next frame to send */
 	size_t off;     /* bytes of that frame already sent */
-	struct buf pre; /* subscriber-only bytes to send first (resync) */
+	hx_sbuf pre; /* subscriber-only bytes to send first (resync) */
 	size_t pre_off;
 };
 
@@ -365,11 +365,11 @@ static void sub_resync_locked(struct sub *u, const char *reason)
 	if (!replay && h->n_fr > 0)
 		snprintf(idl, sizeof idl, "id: %" PRId64 ".%" PRIu32 "\n", h->fr[h->n_fr - 1].reply,
 		         h->fr[h->n_fr - 1].seq);
-	u->pre.n = 0;
+	u->pre.len = 0;
 	u->pre_off = 0;
-	if (buf_str(&u->pre, idl) || buf_str(&u->pre, "event: resync\ndata: ") ||
-	    buf_str(&u->pre, d ? d : "{}") || buf_str(&u->pre, "\n\n"))
-		u->pre.n = 0;
+	if (hx_sbuf_str(&u->pre, idl) || hx_sbuf_str(&u->pre, "event: resync\ndata: ") ||
+	    hx_sbuf_str(&u->pre, d ? d : "{}") || hx_sbuf_str(&u->pre, "\n\n"))
+		u->pre.len = 0;
 	free(d);
 }
 
@@ -383,8 +383,8 @@ static ssize_t sub_reader(void *cls, uint64_t pos, char *out, size_t max)
 	srv_deadline(&deadline, u->srv->cfg.keepalive_s);
 	ssize_t n;
 	for (;;) {
-		if (u->pre_off < u->pre.n) {
-			size_t k = HX_MIN(max, u->pre.n - u->pre_off);
+		if (u->pre_off < u->pre.len) {
+			size_t k = HX_MIN(max, u->pre.len - u->pre_off);
 			memcpy(out, u->pre.p + u->pre_off, k);
 			u->pre_off += k;
 			n = (ssize_t)k;

@@ -162,10 +162,10 @@ static bool query_int(struct conn *cn, struct MHD_Connection *c, const char *key
 static json_t *body_object(struct conn *cn, struct MHD_Connection *c, const char *const *known, bool allow_empty,
                            int *ret)
 {
-	if (allow_empty && cn->body.n == 0)
+	if (allow_empty && cn->body.len == 0)
 		return json_object();
 	json_error_t je;
-	json_t *root = json_loadb(cn->body.p ? cn->body.p : "", cn->body.n, JSON_REJECT_DUPLICATES, &je);
+	json_t *root = json_loadb(cn->body.p ? cn->body.p : "", cn->body.len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
 		if (strstr(je.text, "JSON_ALLOW_NUL")) /* jansson's wording names its flag */
 			*ret = bad(cn, c, "strings must not contain NUL characters (\\u0000), at byte %d", je.position);
@@ -555,9 +555,9 @@ static int chat_import(struct conn *cn, struct MHD_Connection *c)
 {
 	struct srv *s = cn->srv;
 	int64_t id = 0;
-	if (cn->body.n == 0)
+	if (cn->body.len == 0)
 		return bad(cn, c, "the body must be a chat export (JSON)");
-	int rc = hx_import_json(s->store, HX_STORE_LOCAL_USER, cn->body.p, cn->body.n, &id);
+	int rc = hx_import_json(s->store, HX_STORE_LOCAL_USER, cn->body.p, cn->body.len, &id);
 	if (rc)
 		return store_error(cn, c, rc);
 	hx_chat ch = {0};

@@ -36,7 +36,7 @@ struct reply {
 	bool submitted;
 	hx_msg msg;           /* id, chat_id, model (owned) */
 	/* under the hub's lock */
-	struct buf content, reasoning;
+	hx_sbuf content, reasoning;
 	hearth_gen_stats st;
 	bool eng_done, overflow;
 	enum hearth_finish finish;
@@ -80,8 +80,8 @@ static bool reply_cb(const hearth_gen_event *ev, void *user)
 	r->st = *ev->stats;
 	if (ev->kind == HEARTH_GEN_CONTENT || ev->kind == HEARTH_GEN_REASONING) {
 		bool reason = ev->kind == HEARTH_GEN_REASONING;
-		struct buf *b = reason ? &r->reasoning : &r->content;
-		if (b->n + ev->len > REPLY_MAX || buf_add(b, ev->text, ev->len)) {
+		hx_sbuf *b = reason ? &r->reasoning : &r->content;
+		if (b->len + ev->len > REPLY_MAX || hx_sbuf_add(b, ev->text, ev->len)) {
 			r->overflow = true;
 			cancel = true;
 		} else {
@@ -112,8 +112,8 @@ static int snapshot_locked(struct reply *r, hx_msg *m)
 	m->chat_id = r->msg.chat_id;
 	m->role = HX_ROLE_ASSISTANT;
 	m->status = HX_MSG_STREAMING;
-	m->content = hx_strndup(r->content.p ? r->content.p : "", r->content.n);
-	m->reasoning = hx_strndup(r->reasoning.p ? r->reasoning.p : "", r->reasoning.n);
+	m->content = hx_strndup(r->content.p ? r->content.p : "", r->content.len);
+	m->reasoning = hx_strndup(r->reasoning.p ? r->reasoning.p : "", r->reasoning.len);
 	m->model = hx_strdup(r->msg.model ? r->msg.model : "");
 	m->error = hx_strdup("");
 	m->n_prompt = r->st.n_prompt;
@@ -792,7 +792,7 @@ int reply_post(struct srv *s, struct hub *h, const hx_chat *chat, const char *co
 		hub_lock(h);
 		if (cj)
 			hub_emit_locked(h, "chat", cj);
-		if (!text || buf_str(&r->content, text)) {
+		if (!text || hx_sbuf_str(&r->content, text)) {
 			r->finish = HEARTH_FINISH_ERROR;
 			snprintf(r->errmsg, sizeof r->errmsg, "out of memory");
 		} else {

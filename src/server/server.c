@@ -67,9 +67,9 @@ struct gen {
 	bool ollama;      /* Ollama /api/chat: NDJSON lines instead of SSE */
 	char cid[40];
 	time_t created;
-	struct buf out;   /* stream: SSE bytes not yet sent */
+	hx_sbuf out;   /* stream: SSE bytes not yet sent */
 	size_t out_pos;
-	struct buf content, reasoning; /* non-stream: the whole answer */
+	hx_sbuf content, reasoning; /* non-stream: the whole answer */
 	bool done, overflow, timed_out;
 	double deadline;  /* hx_time_s() after which the generation is cancelled; 0: none */
 	enum hearth_finish finish;
@@ -282,7 +282,7 @@ static void sse_json(struct gen *g, json_t *j)
 		g->overflow = true;
 		return;
 	}
-	if (buf_str(&g->out, "data: ") || buf_str(&g->out, s) || buf_str(&g->out, "\n\n"))
+	if (hx_sbuf_str(&g->out, "data: ") || hx_sbuf_str(&g->out, s) || hx_sbuf_str(&g->out, "\n\n"))
 		g->overflow = true;
 	free(s);
 }
@@ -326,7 +326,7 @@ static void nd_json(struct gen *g, json_t *j)
 {
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
-	if (!s || buf_str(&g->out, s) || buf_str(&g->out, "\n"))
+	if (!s || hx_sbuf_str(&g->out, s) || hx_sbuf_str(&g->out, "\n"))
 		g->overflow = true;
 	free(s);
 }
@@ -409,7 +409,7 @@ static bool gen_cb(const hearth_gen_event *ev, void *user)
 				sse_json(g, chunk(g, t, NULL));
 			else
 				json_decref(t);
-		} else if (buf_add(reason ? &g->reasoning : &g->content, ev->text, ev->len)) {
+		} else if (hx_sbuf_add(reason ? &g->reasoning : &g->content, ev->text, ev->len)) {
 			g->overflow = true;
 		}
 		break;
@@ -444,12 +444,12 @@ static bool gen_cb(const hearth_gen_event *ev, void *user)
 					sse_json(g, u);
 				}
 			}
-			if (buf_str(&g->out, "data: [DONE]\n\n"))
+			if (hx_sbuf_str(&g->out, "data: [DONE]\n\n"))
 				g->overflow = true;
 		}
 		break;
 	}
-	if (g->out.n - g->out_pos > STREAM_BUF_MAX)
+	if (g->out.len - g->out_pos > STREAM_BUF_MAX)
 		g->overflow = true; /* the client is not reading */
 	if (g->deadline > 0 && !g->done && hx_time_s() > g->deadline)
 		g->timed_out = true;
@@ -473,7 +473,7 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *out, size_t max)
 	pthread_mutex_lock(&g->mu);
 	struct timespec deadline;
 	srv_deadline(&deadline, g->srv->cfg.keepalive_s);
-	while (g->out_pos == g->out.n && !g->done) {
+	while (g->out_pos == g->out.len && !g->done) {
 		if (pthread_cond_timedwait(&g->cv, &g->mu, &deadline) == ETIMEDOUT)
 			break;
 	}
@@ -485,12 +485,12 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *out, size_t max)
 		pthread_mutex_lock(&g->mu);
 	}
 	ssize_t n;
-	if (g->out_pos < g->out.n) {
-		size_t k = HX_MIN(max, g->out.n - g->out_pos);
+	if (g->out_pos < g->out.len) {
+		size_t k = HX_MIN(max, g->out.len - g->out_pos);
 		memcpy(out, g->out.p + g->out_pos, k);
 		g->out_pos += k;
-		if (g->out_pos == g->out.n)
-			g->out_pos = g->out.n = 0;
+		if (g->out_pos == g->out.len)
+			g->out_pos = g->out.len = 0;
 		n = (ssize_t)k;
 	} else if (g->done) {
 		n = MHD_CONTENT_READER_END_OF_STREAM;
@@ -625,7 +625,7 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 	struct srv *s = cn->srv;
 	char err[512];
 	json_error_t je;
-	json_t *root = json_loadb(cn->body.p ? cn->body.p : "", cn->body.n, JSON_REJECT_DUPLICATES, &je);
+	json_t *root = json_loadb(cn->body.p ? cn->body.p : "", cn->body.len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
 		snprintf(err, sizeof err, "the body is not valid JSON: %s (at byte %d)", je.text, je.position);
 		return srv_send_error(cn, c, 400, "invalid_json", err);
@@ -769,18 +769,18 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 		return srv_send_error(cn, c, 500, "internal", "out of memory");
 	if (ollama)
 		return srv_send_json(cn, c, 200,
-		                 ollama_obj(g, g->content.p ? g->content.p : "", g->content.n, g->reasoning.p, g->reasoning.n,
+		                 ollama_obj(g, g->content.p ? g->content.p : "", g->content.len, g->reasoning.p, g->reasoning.len,
 		                            true),
 		                 NULL);
 	json_t *choice;
 	if (chat) {
 		json_t *msg = json_pack("{s:s, s:s%}", "role", "assistant", "content", g->content.p ? g->content.p : "",
-		                        g->content.n);
-		if (g->reasoning.n)
-			json_object_set_new(msg, "reasoning_content", json_stringn(g->reasoning.p, g->reasoning.n));
+		                        g->content.len);
+		if (g->reasoning.len)
+			json_object_set_new(msg, "reasoning_content", json_stringn(g->reasoning.p, g->reasoning.len));
 		choice = json_pack("{s:i, s:o, s:s}", "index", 0, "message", msg, "finish_reason", finish_str(g->finish));
 	} else {
-		choice = json_pack("{s:i, s:s%, s:s}", "index", 0, "text", g->content.p ? g->content.p : "", g->content.n,
+		choice = json_pack("{s:i, s:s%, s:s}", "index", 0, "text", g->content.p ? g->content.p : "", g->content.len,
 		                   "finish_reason", finish_str(g->finish));
 	}
 	json_t *resp = json_pack("{s:s, s:s, s:I, s:s, s:[o], s:o, s:o}", "id", g->cid, "object",
@@ -935,11 +935,11 @@ static enum MHD_Result handle_status(struct conn *cn, struct MHD_Connection *c)
 	return srv_send_json(cn, c, 200, j, NULL);
 }
 
-static void prom_hist(struct buf *b, const char *name, const char *help, const struct hist *h)
+static void prom_hist(hx_sbuf *b, const char *name, const char *help, const struct hist *h)
 {
 	char line[256];
 	snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
-	buf_str(b, line);
+	hx_sbuf_str(b, line);
 	uint64_t cum = 0;
 	for (int i = 0; i < HIST_N; i++) {
 		cum += h->counts[i];
@@ -947,24 +947,24 @@ static void prom_hist(struct buf *b, const char *name, const char *help, const s
 			snprintf(line, sizeof line, "%s_bucket{le=\"%g\"} %llu\n", name, h->bounds[i], (unsigned long long)cum);
 		else
 			snprintf(line, sizeof line, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
-		buf_str(b, line);
+		hx_sbuf_str(b, line);
 	}
 	snprintf(line, sizeof line, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name, (unsigned long long)h->n);
-	buf_str(b, line);
+	hx_sbuf_str(b, line);
 }
 
 static enum MHD_Result handle_metrics(struct conn *cn, struct MHD_Connection *c)
 {
 	struct srv *s = cn->srv;
-	struct buf b = {0};
+	hx_sbuf b = {0};
 	char line[512];
 	pthread_mutex_lock(&s->mu);
-	buf_str(&b, "# HELP hearth_http_requests_total HTTP requests by status class.\n"
+	hx_sbuf_str(&b, "# HELP hearth_http_requests_total HTTP requests by status class.\n"
 	            "# TYPE hearth_http_requests_total counter\n");
 	for (int i = 1; i < 6; i++) {
 		snprintf(line, sizeof line, "hearth_http_requests_total{code=\"%dxx\"} %llu\n", i,
 		         (unsigned long long)s->req_by_status[i]);
-		buf_str(&b, line);
+		hx_sbuf_str(&b, line);
 	}
 	snprintf(line, sizeof line,
 	         "# HELP hearth_prompt_tokens_total Prompt tokens of finished requests.\n"
@@ -974,17 +974,17 @@ static enum MHD_Result handle_metrics(struct conn *cn, struct MHD_Connection *c)
 	         "# HELP hearth_generated_tokens_total Generated tokens.\n"
 	         "# TYPE hearth_generated_tokens_total counter\nhearth_generated_tokens_total %llu\n",
 	         (unsigned long long)s->tok_prompt, (unsigned long long)s->tok_cached, (unsigned long long)s->tok_gen);
-	buf_str(&b, line);
+	hx_sbuf_str(&b, line);
 	prom_hist(&b, "hearth_time_to_first_token_seconds", "Time from request to first generated token.", &s->ttft);
 	prom_hist(&b, "hearth_time_per_output_token_seconds", "Mean time per generated token, per request.",
 	          &s->tok_lat);
-	buf_str(&b, "# HELP hearth_slots Slots per model and state.\n# TYPE hearth_slots gauge\n"
+	hx_sbuf_str(&b, "# HELP hearth_slots Slots per model and state.\n# TYPE hearth_slots gauge\n"
 	            "# HELP hearth_queue_length Requests waiting for a slot.\n# TYPE hearth_queue_length gauge\n"
 	            "# HELP hearth_model_ready 1 when the model is loaded.\n# TYPE hearth_model_ready gauge\n");
 	for (int i = 0; i < s->n_models; i++) {
 		struct srv_model *m = &s->models[i];
 		snprintf(line, sizeof line, "hearth_model_ready{model=\"%s\"} %d\n", m->name, m->state == MS_READY);
-		buf_str(&b, line);
+		hx_sbuf_str(&b, line);
 		if (m->state != MS_READY)
 			continue;
 		hearth_engine_stats es;
@@ -993,10 +993,10 @@ static enum MHD_Result handle_metrics(struct conn *cn, struct MHD_Connection *c)
 		         "hearth_slots{model=\"%s\",state=\"busy\"} %d\nhearth_slots{model=\"%s\",state=\"free\"} %d\n"
 		         "hearth_queue_length{model=\"%s\"} %d\n",
 		         m->name, es.slots_busy, m->name, es.n_slots - es.slots_busy, m->name, es.queue_len);
-		buf_str(&b, line);
+		hx_sbuf_str(&b, line);
 	}
 	pthread_mutex_unlock(&s->mu);
-	enum MHD_Result ret = srv_send_text(cn, c, 200, "text/plain; version=0.0.4", b.p ? b.p : "", b.n, NULL);
+	enum MHD_Result ret = srv_send_text(cn, c, 200, "text/plain; version=0.0.4", b.p ? b.p : "", b.len, NULL);
 	free(b.p);
 	return ret;
 }
@@ -1058,14 +1058,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		 * (chunked) bodies are cut off by closing the connection. */
 		if (hx_time_s() - cn->t0 > s->cfg.timeout_s)
 			return MHD_NO;
-		if (!cn->too_large && cn->body.n + *upload_size > s->cfg.max_body) {
+		if (!cn->too_large && cn->body.len + *upload_size > s->cfg.max_body) {
 			/* Over the cap: drop what we have and discard the rest; the 413
 			 * goes out when the body ends (MHD cannot answer mid-upload). */
 			cn->too_large = true;
 			free(cn->body.p);
-			cn->body = (struct buf){0};
+			cn->body = (hx_sbuf){0};
 		}
-		if (!cn->too_large && buf_add(&cn->body, upload, *upload_size))
+		if (!cn->too_large && hx_sbuf_add(&cn->body, upload, *upload_size))
 			return MHD_NO;
 		*upload_size = 0;
 		return MHD_YES;

@@ -10,8 +10,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static void addf(struct buf *b, const char *fmt, ...) HX_PRINTF(2, 3);
-static void addf(struct buf *b, const char *fmt, ...)
+static void addf(hx_sbuf *b, const char *fmt, ...) HX_PRINTF(2, 3);
+static void addf(hx_sbuf *b, const char *fmt, ...)
 {
 	char tmp[1024];
 	va_list ap;
@@ -19,7 +19,7 @@ static void addf(struct buf *b, const char *fmt, ...)
 	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+		hx_sbuf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
 /* n, or less so that s[0..n) does not end inside a UTF-8 sequence (a reply
@@ -33,29 +33,29 @@ static size_t utf8_cut(const char *s, size_t n)
 }
 
 /* Markdown-escapes text that goes into a list item or inline span. */
-static void add_md(struct buf *b, const char *s, size_t n)
+static void add_md(hx_sbuf *b, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char ch = s[i];
 		if (ch == '\n' || ch == '\r') {
-			buf_add(b, " ", 1);
+			hx_sbuf_add(b, " ", 1);
 			continue;
 		}
 		if (strchr("\\`*_[]<>#|~", ch))
-			buf_add(b, "\\", 1);
-		buf_add(b, &ch, 1);
+			hx_sbuf_add(b, "\\", 1);
+		hx_sbuf_add(b, &ch, 1);
 	}
 }
 
 /* A search snippet (HTML with <mark>) as Markdown: marks become bold. */
-static void add_snippet(struct buf *b, const char *h)
+static void add_snippet(hx_sbuf *b, const char *h)
 {
 	static const struct {
 		const char *from, *to;
 	} ent[] = {{"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&#x27;", "'"}};
 	while (*h) {
 		if (strncmp(h, "<mark>", 6) == 0 || strncmp(h, "</mark>", 7) == 0) {
-			buf_str(b, "**");
+			hx_sbuf_str(b, "**");
 			h += h[1] == '/' ? 7 : 6;
 			continue;
 		}
@@ -80,15 +80,15 @@ static const char k_help[] = "Commands:\n\n"
                              "- `/reset`: start a fresh context (earlier messages are no longer sent to the model)\n"
                              "- `/search TERM`: past messages matching TERM\n";
 
-static void cmd_status(struct srv *s, const hx_chat *chat, struct buf *b)
+static void cmd_status(struct srv *s, const hx_chat *chat, hx_sbuf *b)
 {
-	buf_str(b, "**Models**\n\n");
+	hx_sbuf_str(b, "**Models**\n\n");
 	if (s->n_models == 0)
-		buf_str(b, "- none (start hearth serve with -m MODEL)\n");
+		hx_sbuf_str(b, "- none (start hearth serve with -m MODEL)\n");
 	pthread_mutex_lock(&s->mu);
 	for (int i = 0; i < s->n_models; i++) {
 		struct srv_model *m = &s->models[i];
-		buf_str(b, "- `");
+		hx_sbuf_str(b, "- `");
 		add_md(b, m->name, strlen(m->name));
 		addf(b, "`: %s", srv_model_state_name(m->state));
 		if (m->state == MS_READY) {
@@ -98,10 +98,10 @@ static void cmd_status(struct srv *s, const hx_chat *chat, struct buf *b)
 			if (m->recent_tps > 0)
 				addf(b, ", %.1f tok/s", m->recent_tps);
 		}
-		buf_str(b, "\n");
+		hx_sbuf_str(b, "\n");
 	}
 	pthread_mutex_unlock(&s->mu);
-	buf_str(b, "\n**This chat**: model `");
+	hx_sbuf_str(b, "\n**This chat**: model `");
 	const char *cm = chat->model && chat->model[0] ? chat->model : s->n_models ? s->models[0].name : "none";
 	add_md(b, cm, strlen(cm));
 	/* the count now: with this command and its reply (chat is from before them) */
@@ -111,16 +111,16 @@ static void cmd_status(struct srv *s, const hx_chat *chat, struct buf *b)
 	addf(b, "`, %" PRId64 " messages\n", n);
 }
 
-static char *cmd_model(struct srv *s, const hx_chat *chat, const char *arg, struct buf *b, bool *is_error,
+static char *cmd_model(struct srv *s, const hx_chat *chat, const char *arg, hx_sbuf *b, bool *is_error,
                        bool *changed)
 {
 	if (arg[0]) {
 		struct srv_model *m = srv_find_model(s, arg);
 		if (!m) {
 			*is_error = true;
-			buf_str(b, "No model is named `");
+			hx_sbuf_str(b, "No model is named `");
 			add_md(b, arg, strlen(arg));
-			buf_str(b, "`.\n\n");
+			hx_sbuf_str(b, "`.\n\n");
 		} else {
 			hx_chat patch = {.model = m->name};
 			int rc = hx_chat_update(s->store, HX_STORE_LOCAL_USER, chat->id, &patch, false);
@@ -130,35 +130,35 @@ static char *cmd_model(struct srv *s, const hx_chat *chat, const char *arg, stru
 				return b->p;
 			}
 			*changed = true;
-			buf_str(b, "This chat now uses `");
+			hx_sbuf_str(b, "This chat now uses `");
 			add_md(b, m->name, strlen(m->name));
-			buf_str(b, "`.\n");
+			hx_sbuf_str(b, "`.\n");
 			return b->p;
 		}
 	} else {
 		const char *cm = chat->model && chat->model[0] ? chat->model : s->n_models ? s->models[0].name : "none";
-		buf_str(b, "This chat uses `");
+		hx_sbuf_str(b, "This chat uses `");
 		add_md(b, cm, strlen(cm));
-		buf_str(b, "`.\n\n");
+		hx_sbuf_str(b, "`.\n\n");
 	}
-	buf_str(b, "Available models:\n\n");
+	hx_sbuf_str(b, "Available models:\n\n");
 	pthread_mutex_lock(&s->mu);
 	for (int i = 0; i < s->n_models; i++) {
-		buf_str(b, "- `");
+		hx_sbuf_str(b, "- `");
 		add_md(b, s->models[i].name, strlen(s->models[i].name));
 		addf(b, "` (%s)\n", srv_model_state_name(s->models[i].state));
 	}
 	pthread_mutex_unlock(&s->mu);
 	if (s->n_models == 0)
-		buf_str(b, "- none\n");
+		hx_sbuf_str(b, "- none\n");
 	return b->p;
 }
 
-static void cmd_search(struct srv *s, const char *arg, int64_t cmd_id, struct buf *b, bool *is_error)
+static void cmd_search(struct srv *s, const char *arg, int64_t cmd_id, hx_sbuf *b, bool *is_error)
 {
 	if (!arg[0]) {
 		*is_error = true;
-		buf_str(b, "Usage: `/search TERM`\n");
+		hx_sbuf_str(b, "Usage: `/search TERM`\n");
 		return;
 	}
 	hx_hit *v = NULL;
@@ -174,15 +174,15 @@ static void cmd_search(struct srv *s, const char *arg, int64_t cmd_id, struct bu
 		if (v[i].message_id == cmd_id) /* the command itself */
 			continue;
 		shown++;
-		buf_str(b, "- **");
+		hx_sbuf_str(b, "- **");
 		add_md(b, v[i].chat_title ? v[i].chat_title : "", v[i].chat_title ? strlen(v[i].chat_title) : 0);
 		addf(b, "** (%s, chat %" PRId64 ", message %" PRId64 "): ", hx_role_name(v[i].role), v[i].chat_id,
 		     v[i].message_id);
 		add_snippet(b, v[i].snippet ? v[i].snippet : "");
-		buf_str(b, "\n");
+		hx_sbuf_str(b, "\n");
 	}
 	if (shown == 0)
-		buf_str(b, "No messages match.\n");
+		hx_sbuf_str(b, "No messages match.\n");
 	hx_hit_list_free(v, n);
 }
 
@@ -191,7 +191,7 @@ char *slash_run(struct srv *s, const hx_chat *chat, const char *cmd, int64_t cmd
 {
 	*is_error = false;
 	*changed = false;
-	struct buf b = {0};
+	hx_sbuf b = {0};
 	const char *p = cmd + 1;
 	size_t nl = 0;
 	while (p[nl] && p[nl] != ' ' && p[nl] != '\t' && p[nl] != '\n')
@@ -207,7 +207,7 @@ char *slash_run(struct srv *s, const hx_chat *chat, const char *cmd, int64_t cmd
 	snprintf(a, sizeof a, "%.*s", (int)al, arg);
 #define IS(name) (nl == sizeof(name) - 1 && strncmp(p, name, nl) == 0)
 	if (IS("help")) {
-		buf_str(&b, k_help);
+		hx_sbuf_str(&b, k_help);
 	} else if (IS("status")) {
 		cmd_status(s, chat, &b);
 	} else if (IS("model")) {
@@ -220,16 +220,16 @@ char *slash_run(struct srv *s, const hx_chat *chat, const char *cmd, int64_t cmd
 			addf(&b, "Could not reset: %s\n", hearth_errmsg());
 		} else {
 			*changed = true;
-			buf_str(&b, "Context reset: the next message starts a fresh conversation (earlier messages stay "
+			hx_sbuf_str(&b, "Context reset: the next message starts a fresh conversation (earlier messages stay "
 			            "here but are no longer sent to the model).\n");
 		}
 	} else if (IS("search")) {
 		cmd_search(s, a, cmd_id, &b, is_error);
 	} else {
 		*is_error = true;
-		buf_str(&b, "Unknown command `/");
+		hx_sbuf_str(&b, "Unknown command `/");
 		add_md(&b, p, nl <= 64 ? nl : utf8_cut(p, 64));
-		buf_str(&b, "`, try `/help`.\n");
+		hx_sbuf_str(&b, "`, try `/help`.\n");
 	}
 #undef IS
 	return b.p;

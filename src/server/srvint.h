@@ -15,6 +15,7 @@
 
 #include "server/server.h"
 #include "store/store.h"
+#include "util/util.h"
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -78,38 +79,12 @@ struct srv {
 	bool writer_started;
 };
 
-/* Growable byte buffer. */
-struct buf {
-	char *p;
-	size_t n, cap;
-};
-
-static inline int buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (!np)
-			return HEARTH_ENOMEM;
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = 0;
-	return 0;
-}
-
-static inline int buf_str(struct buf *b, const char *s) { return buf_add(b, s, strlen(s)); }
-
 struct gen;
 
 /* Per HTTP request state (MHD's con_cls). */
 struct conn {
 	struct srv *srv;
-	struct buf body;
+	hx_sbuf body;
 	bool too_large;
 	bool cors;        /* the request's Origin is the configured --cors-origin */
 	int status;
