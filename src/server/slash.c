@@ -10,18 +10,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static void addf(hx_sbuf *b, const char *fmt, ...) HX_PRINTF(2, 3);
-static void addf(hx_sbuf *b, const char *fmt, ...)
-{
-	char tmp[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		hx_sbuf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
 /* n, or less so that s[0..n) does not end inside a UTF-8 sequence (a reply
  * that is not UTF-8 could not be sent as JSON). */
 static size_t utf8_cut(const char *s, size_t n)
@@ -90,13 +78,13 @@ static void cmd_status(struct srv *s, const hx_chat *chat, hx_sbuf *b)
 		struct srv_model *m = &s->models[i];
 		hx_sbuf_str(b, "- `");
 		add_md(b, m->name, strlen(m->name));
-		addf(b, "`: %s", srv_model_state_name(m->state));
+		hx_sbuf_printf(b, "`: %s", srv_model_state_name(m->state));
 		if (m->state == MS_READY) {
 			hearth_engine_stats es;
 			hearth_engine_stats_get(m->eng, &es);
-			addf(b, ", slots %d/%d busy, queue %d, context %d", es.slots_busy, es.n_slots, es.queue_len, es.n_ctx);
+			hx_sbuf_printf(b, ", slots %d/%d busy, queue %d, context %d", es.slots_busy, es.n_slots, es.queue_len, es.n_ctx);
 			if (m->recent_tps > 0)
-				addf(b, ", %.1f tok/s", m->recent_tps);
+				hx_sbuf_printf(b, ", %.1f tok/s", m->recent_tps);
 		}
 		hx_sbuf_str(b, "\n");
 	}
@@ -108,7 +96,7 @@ static void cmd_status(struct srv *s, const hx_chat *chat, hx_sbuf *b)
 	hx_chat cur = {0};
 	int64_t n = hx_chat_get(s->store, HX_STORE_LOCAL_USER, chat->id, &cur) == 0 ? cur.n_messages : chat->n_messages;
 	hx_chat_clear(&cur);
-	addf(b, "`, %" PRId64 " messages\n", n);
+	hx_sbuf_printf(b, "`, %" PRId64 " messages\n", n);
 }
 
 static char *cmd_model(struct srv *s, const hx_chat *chat, const char *arg, hx_sbuf *b, bool *is_error,
@@ -126,7 +114,7 @@ static char *cmd_model(struct srv *s, const hx_chat *chat, const char *arg, hx_s
 			int rc = hx_chat_update(s->store, HX_STORE_LOCAL_USER, chat->id, &patch, false);
 			if (rc) {
 				*is_error = true;
-				addf(b, "Could not switch: %s\n", hearth_errmsg());
+				hx_sbuf_printf(b, "Could not switch: %s\n", hearth_errmsg());
 				return b->p;
 			}
 			*changed = true;
@@ -146,7 +134,7 @@ static char *cmd_model(struct srv *s, const hx_chat *chat, const char *arg, hx_s
 	for (int i = 0; i < s->n_models; i++) {
 		hx_sbuf_str(b, "- `");
 		add_md(b, s->models[i].name, strlen(s->models[i].name));
-		addf(b, "` (%s)\n", srv_model_state_name(s->models[i].state));
+		hx_sbuf_printf(b, "` (%s)\n", srv_model_state_name(s->models[i].state));
 	}
 	pthread_mutex_unlock(&s->mu);
 	if (s->n_models == 0)
@@ -166,7 +154,7 @@ static void cmd_search(struct srv *s, const char *arg, int64_t cmd_id, hx_sbuf *
 	int rc = hx_search(s->store, HX_STORE_LOCAL_USER, arg, 11, 0, &v, &n);
 	if (rc) {
 		*is_error = true;
-		addf(b, "Search failed: %s\n", hearth_errmsg());
+		hx_sbuf_printf(b, "Search failed: %s\n", hearth_errmsg());
 		return;
 	}
 	size_t shown = 0;
@@ -176,7 +164,7 @@ static void cmd_search(struct srv *s, const char *arg, int64_t cmd_id, hx_sbuf *
 		shown++;
 		hx_sbuf_str(b, "- **");
 		add_md(b, v[i].chat_title ? v[i].chat_title : "", v[i].chat_title ? strlen(v[i].chat_title) : 0);
-		addf(b, "** (%s, chat %" PRId64 ", message %" PRId64 "): ", hx_role_name(v[i].role), v[i].chat_id,
+		hx_sbuf_printf(b, "** (%s, chat %" PRId64 ", message %" PRId64 "): ", hx_role_name(v[i].role), v[i].chat_id,
 		     v[i].message_id);
 		add_snippet(b, v[i].snippet ? v[i].snippet : "");
 		hx_sbuf_str(b, "\n");
@@ -217,7 +205,7 @@ char *slash_run(struct srv *s, const hx_chat *chat, const char *cmd, int64_t cmd
 		int rc = hx_chat_update(s->store, HX_STORE_LOCAL_USER, chat->id, &patch, true);
 		if (rc) {
 			*is_error = true;
-			addf(&b, "Could not reset: %s\n", hearth_errmsg());
+			hx_sbuf_printf(&b, "Could not reset: %s\n", hearth_errmsg());
 		} else {
 			*changed = true;
 			hx_sbuf_str(&b, "Context reset: the next message starts a fresh conversation (earlier messages stay "
