@@ -45,11 +45,19 @@ int cmd_serve(int argc, char **argv)
 {
 	struct srv_config cfg;
 	srv_config_default(&cfg);
+	/* -c, -t and --kv-type as every command has them (-m differs: repeatable) */
+	struct cli_model_opts mo = cli_model_opts_default(CLI_MO_CTX | CLI_MO_THREADS | CLI_MO_KV);
+	mo.kv_type = cfg.kv_type;
 	long long v;
 	double d;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-		if (cli_is(a, "-h", "--help")) {
+		int r = cli_model_opt(&mo, a, val);
+		if (r) {
+			if (r < 0)
+				return 2;
+			i++;
+		} else if (cli_is(a, "-h", "--help")) {
 			serve_usage(stdout);
 			return 0;
 		} else if (cli_is(a, "-m", "--model")) {
@@ -96,20 +104,6 @@ int cmd_serve(int argc, char **argv)
 			if (!cli_int(a, val, 1, 256, &v))
 				return 2;
 			cfg.parallel = (int)v;
-			i++;
-		} else if (cli_is(a, "-c", "--ctx")) {
-			if (!cli_int(a, val, 0, 1 << 24, &v))
-				return 2;
-			cfg.n_ctx = (int32_t)v;
-			i++;
-		} else if (cli_is(a, "-t", "--threads")) {
-			if (!cli_int(a, val, 0, 1024, &v))
-				return 2;
-			cfg.n_threads = (int)v;
-			i++;
-		} else if (cli_is(a, "--kv-type", NULL)) {
-			if (!cli_kv_type(a, val, &cfg.kv_type))
-				return 2;
 			i++;
 		} else if (cli_is(a, "--queue", NULL)) {
 			if (!cli_int(a, val, 1, 65536, &v))
@@ -160,5 +154,8 @@ int cmd_serve(int argc, char **argv)
 			return 2;
 		}
 	}
+	cfg.n_ctx = (int32_t)mo.n_ctx;
+	cfg.n_threads = (int)mo.n_threads;
+	cfg.kv_type = mo.kv_type;
 	return srv_main(&cfg);
 }
