@@ -482,12 +482,5 @@ int hub_subscribe(struct conn *cn, struct MHD_Connection *c, int64_t chat_id)
 		sub_free(u);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, "Content-Type", "text/event-stream");
-	MHD_add_response_header(r, "Cache-Control", "no-cache");
-	MHD_add_response_header(r, "X-Accel-Buffering", "no");
-	srv_add_cors(cn, r);
-	enum MHD_Result ret = MHD_queue_response(c, 200, r);
-	MHD_destroy_response(r);
-	cn->status = 200;
-	return ret;
+	return srv_send_stream(cn, c, r, "text/event-stream");
 }

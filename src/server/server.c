@@ -747,14 +747,7 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 			gen_release(g);
 			return MHD_NO;
 		}
-		MHD_add_response_header(r, "Content-Type", ollama ? "application/x-ndjson" : "text/event-stream");
-		MHD_add_response_header(r, "Cache-Control", "no-cache");
-		MHD_add_response_header(r, "X-Accel-Buffering", "no");
-		srv_add_cors(cn, r);
-		enum MHD_Result ret = MHD_queue_response(c, 200, r);
-		MHD_destroy_response(r);
-		cn->status = 200;
-		return ret;
+		return srv_send_stream(cn, c, r, ollama ? "application/x-ndjson" : "text/event-stream");
 	}
 
 	wait_done(g, c);
@@ -791,6 +784,18 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 }
 
 /* ---- info routes ---------------------------------------------------------------------- */
+
+enum MHD_Result srv_send_stream(struct conn *cn, struct MHD_Connection *c, struct MHD_Response *r, const char *ctype)
+{
+	MHD_add_response_header(r, "Content-Type", ctype);
+	MHD_add_response_header(r, "Cache-Control", "no-cache");
+	MHD_add_response_header(r, "X-Accel-Buffering", "no");
+	srv_add_cors(cn, r);
+	enum MHD_Result ret = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	cn->status = 200;
+	return ret;
+}
 
 void srv_deadline(struct timespec *ts, double secs)
 {

@@ -104,6 +104,9 @@ enum MHD_Result srv_send_text(struct conn *cn, struct MHD_Connection *c, int sta
 /* Sends j (consumed) as JSON. */
 enum MHD_Result srv_send_json(struct conn *cn, struct MHD_Connection *c, int status, json_t *j,
                               const char *retry_after);
+/* Queues r (a callback response, released here) as a 200 stream of ctype
+ * that proxies must not buffer or cache. */
+enum MHD_Result srv_send_stream(struct conn *cn, struct MHD_Connection *c, struct MHD_Response *r, const char *ctype);
 /* {"error":{"message","type","code"}} */
 enum MHD_Result srv_send_error(struct conn *cn, struct MHD_Connection *c, int status, const char *code,
                                const char *msg);
