@@ -163,6 +163,8 @@ AI void ztile(const int kind, const size_t wbs, TILE_ARGS)
 	UNROLL for (int r = 0; r < R; r++) UNROLL for (int c = 0; c < C; c++) acc[r][c] = _mm512_setzero_ps();
 	const int64_t nb = n / 32, nb4 = nb & ~(int64_t)3;
 	const size_t abs_ = sizeof(block_q8_0);
+	/* short rows: the next tile's rows instead (as in the float tile) */
+	const size_t pfd = ldw <= 2048 ? (size_t)R * ldw : ZPF_DIST;
 	for (int64_t b = 0; b < nb4; b += 4) {
 		__m512i alo[Z_TC], ahi[Z_TC], off[Z_TC];
 		__m512 ad[Z_TC];
@@ -179,8 +181,8 @@ AI void ztile(const int kind, const size_t wbs, TILE_ARGS)
 			const uint8_t *x = w + (size_t)r * ldw + (size_t)b * wbs;
 			/* decode streams the weights once: fetch ahead of the hardware
 			 * prefetcher, which follows R interleaved row streams poorly */
-			_mm_prefetch((const char *)x + ZPF_DIST, _MM_HINT_T0);
-			_mm_prefetch((const char *)x + ZPF_DIST + 64, _MM_HINT_T0);
+			_mm_prefetch((const char *)x + pfd, _MM_HINT_T0);
+			_mm_prefetch((const char *)x + pfd + 64, _MM_HINT_T0);
 			__m512i lo, hi;
 			zunpack(kind, x, wbs, &lo, &hi);
 			const __m512 dw = scales4(x, (int)wbs);
