@@ -317,7 +317,7 @@ struct sub {
 	struct hub *h;
 	uint64_t pos;   /* absolute index of the next frame to send */
 	size_t off;     /* bytes of that frame already sent */
-	hx_sbuf pre; /* subscriber-only bytes to send first (resync) */
+	hx_sbuf pre;    /* subscriber-only bytes to send first (resync, the rest of a frame) */
 	size_t pre_off;
 };
 
@@ -365,11 +365,11 @@ static void sub_resync_locked(struct sub *u, const char *reason)
 	if (!replay && h->n_fr > 0)
 		snprintf(idl, sizeof idl, "id: %" PRId64 ".%" PRIu32 "\n", h->fr[h->n_fr - 1].reply,
 		         h->fr[h->n_fr - 1].seq);
-	u->pre.len = 0;
+	hx_sbuf_free(&u->pre); /* all sent: the reader only resyncs then */
 	u->pre_off = 0;
 	if (hx_sbuf_str(&u->pre, idl) || hx_sbuf_str(&u->pre, "event: resync\ndata: ") ||
 	    hx_sbuf_str(&u->pre, d ? d : "{}") || hx_sbuf_str(&u->pre, "\n\n"))
-		u->pre.len = 0;
+		hx_sbuf_free(&u->pre);
 	free(d);
 }
 
@@ -397,6 +397,18 @@ static ssize_t sub_reader(void *cls, uint64_t pos, char *out, size_t max)
 			size_t k = HX_MIN(max, f->len - u->off);
 			memcpy(out, f->text + u->off, k);
 			u->off += k;
+			if (u->off < f->len && u->off == k) {
+				/* A frame that does not fit: its rest goes to this
+				 * subscriber's own buffer, so trimming the log before it
+				 * is sent can never cut the frame in the middle (the
+				 * resync that follows would corrupt it). */
+				hx_sbuf_free(&u->pre);
+				u->pre_off = 0;
+				if (hx_sbuf_add(&u->pre, f->text + k, f->len - k) == 0)
+					u->off = f->len;
+				else
+					hx_sbuf_free(&u->pre);
+			}
 			if (u->off == f->len) {
 				u->pos++;
 				u->off = 0;

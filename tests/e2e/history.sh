@@ -241,6 +241,21 @@ curl -s "$U/api/chats/$C2/messages?limit=3&before=$FIRST" | jq -e --argjson all 
 curl -s "$U/api/chats/$C2/messages?limit=1000&after=$FIRST" | jq -e --argjson all "$ALL" \
 	'.has_more == false and [.messages[].id] == $all[-2:]' >/dev/null || fail "after page"
 
+# --- a subscriber that reads slowly (behind three replies, if the socket buffers fill): never a frame cut in the middle
+SL=$(curl -s $U/api/chats -d '{}' | jq .id)
+curl -s -N --limit-rate 4k $U/api/chats/$SL/events > $T.slow & SLOW=$!; PIDS="$PIDS $SLOW"
+sub $T.fast $SL; FAST=$SUB; sleep 0.2
+for i in 1 2 3; do
+	post $SL "{\"content\":\"story $i\",$LONG}" > /dev/null
+	wait_n $T.fast '^event: delta' $((i * 1500))
+	curl -s -X POST $U/api/chats/$SL/stop > /dev/null
+done
+sleep 1; kill $SLOW $FAST 2>/dev/null
+# the data of every complete event is one JSON value
+awk '/^data: /{d=substr($0,7)} /^$/{if (d != "") print d; d=""}' $T.slow > $T.slowd
+jq -c . $T.slowd > /dev/null 2>&1 || fail "slow subscriber got a broken event: $(jq -c . $T.slowd 2>&1 | tail -2)"
+grep -q '^event: resync' $T.slow || echo "note: the slow subscriber did not fall behind ($(wc -c < $T.slow) bytes)"
+
 # --- DELETE: subscribers are told and their stream ends
 D=$(curl -s $U/api/chats -d '{"title":"doomed"}' | jq .id)
 post $D '{"content":"hi","params":{"max_tokens":4}}' > /dev/null
