@@ -328,8 +328,10 @@ AI void tile_iq4_nl(TILE_ARGS)
 #endif
 #define PF_BLOCK(x)                                                                                   \
 	do {                                                                                          \
+		/* short rows: the same place in the next tile's rows instead */                      \
+		const size_t pfd_ = ldw <= 2048 ? (size_t)R * ldw : SIMD_PF_DIST;                     \
 		for (size_t pf_ = 0; SIMD_PF_DIST && pf_ < sizeof(*(x)); pf_ += 64)                   \
-			_mm_prefetch((const char *)(x) + SIMD_PF_DIST + pf_, _MM_HINT_T0);            \
+			_mm_prefetch((const char *)(x) + pfd_ + pf_, _MM_HINT_T0);                    \
 	} while (0)
 #define AQ(c, off) _mm256_loadu_si256((const __m256i *)(Q8K(c)->qs + (off)))
 
