@@ -272,8 +272,8 @@ try {
 	const title = await page.locator(`#chat-list li[data-id="${chatId}"] .t`).textContent();
 	check(/Hello there/.test(title), `sidebar title ${title}`);
 	await page.waitForSelector(`#thread .msg[data-id="${regen.id}"] .content.md`);
-	const nUser = (await api('GET', `/api/chats/${chatId}/messages`)).messages.filter((m) => m.role === 'user').length;
-	check(nUser >= 2 && await page.locator('#thread .msg.user').count() === nUser, `all ${nUser} user messages after reload`);
+	const nStoredUser = (await api('GET', `/api/chats/${chatId}/messages`)).messages.filter((m) => m.role === 'user').length;
+	check(nStoredUser >= 2 && await page.locator("#thread .msg.user").count() === nStoredUser, `all ${nStoredUser} user messages after reload`);
 
 	// ---- search a word of a reply
 	step = 'search';
