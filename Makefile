@@ -14,7 +14,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := jansson libutf8proc libmicrohttpd md4c sqlite3
+PKGS     := jansson libutf8proc libmicrohttpd md4c sqlite3 libsodium
 OPT      ?= -O2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -fPIC -g $(OPT) -pthread \
 	-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2 \
@@ -58,7 +58,7 @@ $(BUILD)/obj/%.o: %.c
 # added or removed, so either rebuilds it.
 $(BUILD)/tools/embed: tools/embed.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -O2 -Wall -Wextra $(if $(filter true,$(CI)),-Werror) -o $@ $<
+	$(CC) -std=c11 -O2 -Wall -Wextra $(if $(filter true,$(CI)),-Werror) $(shell pkg-config --cflags libsodium) -o $@ $< $(shell pkg-config --libs libsodium)
 
 $(BUILD)/gen/web_files.txt: FORCE
 	@mkdir -p $(dir $@)
@@ -91,7 +91,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libhearth.a
 
 # Packages: `make deps` installs what is missing when run as root, and otherwise
 # prints the exact command to run.
-DEB_PKGS := build-essential pkg-config libcmocka-dev libjansson-dev libutf8proc-dev libedit-dev tmux libmicrohttpd-dev libmd4c-dev libsqlite3-dev curl jq sqlite3 chromium
+DEB_PKGS := build-essential pkg-config libcmocka-dev libjansson-dev libutf8proc-dev libedit-dev tmux libmicrohttpd-dev libmd4c-dev libsqlite3-dev libsodium-dev curl jq sqlite3 chromium
 deps:
 	@sh tools/deps.sh $(DEB_PKGS)
 deps-dev: deps

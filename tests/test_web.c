@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -152,6 +153,47 @@ static void test_generated_table(void **state)
 	}
 }
 
+/* The stylesheets embed inlined: index.html holds <style> elements and no
+ * stylesheet link; each one's SHA-256 (recomputed here) is in
+ * srv_web_style_hashes, which the CSP's style-src lists, and nothing else is. */
+static void test_inlined_styles(void **state)
+{
+	(void)state;
+	assert_int_equal(sodium_init() >= 0, 1);
+	const char *csp = srv_web_csp();
+	assert_non_null(strstr(csp, "default-src 'none'; script-src 'self'; style-src 'self'"));
+	assert_null(strstr(csp, "unsafe"));
+	const struct srv_web_asset *a = srv_web_resolve(srv_web_assets, srv_web_n_assets, "/index.html");
+	if (!a) {
+		print_message("no index.html embedded: skipped\n");
+		return;
+	}
+	char *html = strndup((const char *)a->data, a->len);
+	assert_non_null(html);
+	assert_null(strstr(html, "rel=\"stylesheet\""));
+	char expect[1024] = "";
+	int n = 0;
+	for (const char *p = html; (p = strstr(p, "<style>")) != NULL; n++) {
+		p += 7;
+		const char *end = strstr(p, "</style>");
+		assert_non_null(end);
+		unsigned char h[crypto_hash_sha256_BYTES];
+		char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+		crypto_hash_sha256(h, (const unsigned char *)p, (size_t)(end - p));
+		sodium_bin2base64(b64, sizeof b64, h, sizeof h, sodium_base64_VARIANT_ORIGINAL);
+		char src[80];
+		snprintf(src, sizeof src, "%s'sha256-%s'", n ? " " : "", b64);
+		strncat(expect, src, sizeof expect - strlen(expect) - 1);
+		assert_non_null(strstr(csp, src + (n ? 1 : 0)));
+		p = end;
+	}
+	assert_true(n >= 1); /* web/index.html links web/style.css */
+	assert_string_equal(srv_web_style_hashes, expect);
+	/* the stylesheet is not also served on its own */
+	assert_null(srv_web_resolve(srv_web_assets, srv_web_n_assets, "/style.css"));
+	free(html);
+}
+
 /* ---- over HTTP -------------------------------------------------------------------- */
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -261,10 +303,7 @@ static void test_http_get(void **state)
 	char *r = exchange(ctx->port, "GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", &len);
 	assert_true(strncmp(r, "HTTP/1.0 200", 12) == 0 || strncmp(r, "HTTP/1.1 200", 12) == 0);
 	assert_string_equal(header(r, "Content-Type"), "text/html; charset=utf-8");
-	assert_string_equal(header(r, "Content-Security-Policy"),
-	                    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-	                    "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
-	                    "form-action 'self'; frame-ancestors 'none'");
+	assert_string_equal(header(r, "Content-Security-Policy"), srv_web_csp());
 	assert_string_equal(header(r, "X-Content-Type-Options"), "nosniff");
 	assert_string_equal(header(r, "Referrer-Policy"), "no-referrer");
 	assert_string_equal(header(r, "X-Frame-Options"), "DENY");
@@ -347,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_traversal),
 		cmocka_unit_test(test_etag_match),
 		cmocka_unit_test(test_generated_table),
+		cmocka_unit_test(test_inlined_styles),
 		cmocka_unit_test(test_http_get),
 		cmocka_unit_test(test_http_conditional_and_head),
 		cmocka_unit_test(test_http_not_found),

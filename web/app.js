@@ -4,6 +4,12 @@
 import { api } from './api.js';
 import { $, h, safeFragment, snippetFragment, relTime, copyText, debounce } from './dom.js';
 
+// The page's <select> elements wait in <template data-late> and are put in place after the first frame:
+// a document's first <select> costs Chromium ~50 ms in a fresh renderer (on the 2-core test VM), which
+// would otherwise come before the first paint (bench/web-paint.sh). Hidden tabs get no frames: 100 ms cap.
+await new Promise((done) => { requestAnimationFrame(() => setTimeout(done, 0)); setTimeout(done, 100); });
+for (const t of document.querySelectorAll('template[data-late]')) t.replaceWith(t.content);
+
 const S = {
 	conn: 'connecting', // online | nomodel | loading | offline | connecting
 	health: null,
@@ -197,6 +203,7 @@ async function loadMoreChats() {
 	if (S.listLoading || S.listDone) return;
 	S.listLoading = true;
 	const gen = S.listGen;
+	let failed = false;
 	try {
 		const r = await api.listChats(S.cursor);
 		if (gen !== S.listGen) return;
@@ -204,12 +211,23 @@ async function loadMoreChats() {
 		for (const c of r.chats || []) if (!seen.has(c.id)) S.chats.push(c);
 		S.cursor = r.next_cursor || null;
 		S.listDone = !S.cursor;
+		S.listFailures = 0;
 		renderChatList();
 	} catch (e) {
-		if (!e.offline && e.code !== 'no_history') toast(`Could not load chats: ${e.message}`, { error: true });
+		failed = true;
 		if (e.code === 'no_history') { S.listDone = true; enterEphemeral(); }
+		else if (!e.offline && !S.listFailures) toast(`Could not load chats: ${e.message}`, { error: true });
 	} finally {
 		S.listLoading = false;
+	}
+	if (failed) {
+		// try again later, not in a loop: 2 s, 4 s, ... up to a minute
+		if (!S.listDone && !S.listRetry) {
+			const wait = Math.min(60000, 2000 << Math.min(S.listFailures || 0, 5));
+			S.listFailures = (S.listFailures || 0) + 1;
+			S.listRetry = setTimeout(() => { S.listRetry = null; loadMoreChats(); }, wait);
+		}
+		return;
 	}
 	// keep filling while the sentinel is still visible (tall screens)
 	if (!S.listDone && gen === S.listGen && sentinelVisible) loadMoreChats();

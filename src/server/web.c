@@ -7,18 +7,35 @@
  * '%' left after MHD's decoding, control bytes) are refused before the lookup.
  * Every response carries a strict Content-Security-Policy: the UI's own
  * scripts, styles, images, fonts and manifest only, data: images, fetches to
- * this origin only, no inline script or style, no framing.
+ * this origin only, no inline script, no inline style except the stylesheets
+ * embed inlined into index.html (allowed by their SHA-256), no framing.
  */
 #include "server/web.h"
 
 #include <microhttpd.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #define WEB_PATH_MAX 512
 
-static const char csp[] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                          "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
-                          "form-action 'self'; frame-ancestors 'none'";
+static char csp[1024];
+static pthread_once_t csp_once = PTHREAD_ONCE_INIT;
+
+static void csp_build(void)
+{
+	snprintf(csp, sizeof csp,
+	         "default-src 'none'; script-src 'self'; style-src 'self'%s%s; img-src 'self' data:; "
+	         "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
+	         "form-action 'self'; frame-ancestors 'none'",
+	         srv_web_style_hashes[0] ? " " : "", srv_web_style_hashes);
+}
+
+const char *srv_web_csp(void)
+{
+	pthread_once(&csp_once, csp_build);
+	return csp;
+}
 
 size_t srv_web_assets_bytes(void)
 {
@@ -132,7 +149,7 @@ static void add_headers(struct MHD_Response *r, const struct srv_web_asset *a)
 {
 	MHD_add_response_header(r, "ETag", a->etag);
 	MHD_add_response_header(r, "Cache-Control", "no-cache");
-	MHD_add_response_header(r, "Content-Security-Policy", csp);
+	MHD_add_response_header(r, "Content-Security-Policy", srv_web_csp());
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");

@@ -30,12 +30,16 @@ struct srv_web_asset {
 extern const struct srv_web_asset srv_web_assets[];
 extern const size_t srv_web_n_assets;
 extern const size_t srv_web_total_bytes;
+/* The CSP sources ('sha256-...', space-separated; "" when none) of the
+ * stylesheets tools/embed.c inlined into the HTML files as <style> elements. */
+extern const char srv_web_style_hashes[];
 
 /* Answers a GET (head: HEAD) for `path` (MHD's decoded URL path, no query) with
  * the embedded asset it names: "/" and any path without a '.' in its last
  * segment and not under /api/ or /v1/ get index.html (client-side routes).
  * Headers: Content-Type, a strict Content-Security-Policy (no external origins,
- * no inline script or style), X-Content-Type-Options nosniff, Referrer-Policy
+ * no inline script; no inline style but the embedded stylesheets, allowed by
+ * their hashes: srv_web_csp), X-Content-Type-Options nosniff, Referrer-Policy
  * no-referrer, X-Frame-Options DENY, ETag (a matching If-None-Match -> 304) and
  * Cache-Control no-cache (always revalidate).  Call it after the API routes and
  * only for GET or HEAD.  Returns 1 and sets *status when it queued a response
@@ -57,6 +61,9 @@ const struct srv_web_asset *srv_web_resolve(const struct srv_web_asset *tab, siz
 /* True when an If-None-Match header value (a list of entity tags, weak ones
  * compared weakly, or "*") matches `etag`.  Exposed for tests. */
 bool srv_web_etag_match(const char *if_none_match, const char *etag);
+
+/* The Content-Security-Policy sent with every asset (static storage). */
+const char *srv_web_csp(void);
 
 /* Total bytes of the embedded assets (reported by /api/status). */
 size_t srv_web_assets_bytes(void);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The embedded web UI through the real binary (no model needed): every file
-# under web/ is served byte for byte at its path with its Content-Type, the
+# under web/ is served byte for byte at its path with its Content-Type (style.css
+# inlined into index.html, its hash in the CSP), the
 # security headers (strict CSP, nosniff, no-referrer, DENY) on every asset,
 # ETag revalidation (304), HEAD, client-side routes falling back to index.html,
 # and traversal attempts (dot segments, encoded dots, slashes and backslashes)
@@ -28,12 +29,27 @@ CSP="default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' dat
 hdr() { tr -d '\r' < $T.h | sed -n "s/^$1: //Ip" | head -1; }
 get() { rm -f $T.body; curl -s --path-as-is -D $T.h -o $T.body -w '%{http_code}' "$@"; }
 
-# every file under web/, byte for byte, with the headers
+# index.html as embed writes it: the stylesheet link replaced by the stylesheet
+# in a <style> element, whose SHA-256 the CSP's style-src lists
+awk '$0 == "<link rel=\"stylesheet\" href=\"/style.css\">" {
+	printf "<style>"; while ((getline l < "web/style.css") > 0) print l; printf "</style>\n"; next } { print }' \
+	web/index.html > $T.index
+cmp -s $T.index web/index.html && fail "web/index.html does not link /style.css as expected"
+SHA=$(/usr/bin/printf "$(sha256sum < web/style.css | cut -c1-64 | sed 's/../\\x&/g')" | base64)
+[ ${#SHA} = 44 ] || fail "cannot compute the stylesheet's SHA-256"
+CSP=$(echo "$CSP" | sed "s|style-src 'self'|style-src 'self' 'sha256-$SHA'|")
+
+# every file under web/, byte for byte, with the headers (style.css only inside index.html)
 n=0
 for f in $(find web -name '.*' -prune -o -type f ! -name '*~' -print); do
 	p=${f#web}
+	want=$f
+	case $p in
+	/style.css) [ "$(get $U$p)" = 404 ] || fail "$p is served on its own too"; continue ;;
+	/index.html) want=$T.index ;;
+	esac
 	[ "$(get $U$p)" = 200 ] || fail "$p: $(head -c 200 $T.body)"
-	[ -f $T.body ] && cmp -s $T.body "$f" || fail "$p: the body differs from $f (stale build?)"
+	[ -f $T.body ] && cmp -s $T.body "$want" || fail "$p: the body differs from $want (stale build?)"
 	case $f in
 	*.html) want="text/html; charset=utf-8" ;;
 	*.js) want="text/javascript; charset=utf-8" ;;
@@ -55,7 +71,7 @@ done
 # "/" and client-side routes are index.html
 for p in / /chat/12 /settings /c/3/; do
 	[ "$(get $U$p)" = 200 ] || fail "$p"
-	[ -f $T.body ] && cmp -s $T.body web/index.html || fail "$p is not index.html"
+	[ -f $T.body ] && cmp -s $T.body $T.index || fail "$p is not index.html"
 done
 
 # revalidation and HEAD
@@ -66,7 +82,7 @@ E=$(hdr ETag)
 [ "$(hdr ETag)" = "$E" ] || fail "304 without the ETag"
 [ "$(get -H 'If-None-Match: "other"' $U/)" = 200 ] || fail "a stale ETag did not get 200"
 [ "$(get -I $U/)" = 200 ] || fail "HEAD /"
-[ "$(hdr Content-Length)" = "$(wc -c < web/index.html | tr -d ' ')" ] || fail "HEAD Content-Length $(hdr Content-Length)"
+[ "$(hdr Content-Length)" = "$(wc -c < $T.index | tr -d ' ')" ] || fail "HEAD Content-Length $(hdr Content-Length)"
 
 # traversal and strays: 404
 for p in /../index.html /%2e%2e/index.html /%2E%2E/%2E%2E/etc/passwd /..%2f..%2fetc%2fpasswd \

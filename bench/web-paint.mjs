@@ -1,0 +1,76 @@
+// web-paint.mjs URL... [LOADS] - first contentful paint of the web UI in headless Chromium.
+//
+// Loads each URL LOADS times (default 30) in each of three ways, interleaved with
+// each other and with a one-line data: page as the baseline (what any page costs
+// in this browser on this machine; several URLs compare builds in one run):
+//   reload  the page reloaded in its own tab (F5, or coming back to it);
+//   warm    one tab navigated from about:blank each time (a bookmark, or the
+//           address typed in an open tab);
+//   cold    a new tab each time.
+// In the last two Chromium starts a renderer process for the page when it sends
+// Cross-Origin-Opener-Policy (hearth does), as for any cross-site navigation.
+// FCP is the page's own performance entry (navigation start -> first
+// contentful paint, as presented). Prints the medians and quartiles, and one
+// JSON line for scripts. Run through bench/web-paint.sh, which starts the server.
+import { chromium } from '../tests/e2e/web/node_modules/playwright-core/index.mjs';
+
+const urls = process.argv.slice(2).filter((a) => /^https?:/.test(a));
+const loads = Number(process.argv.slice(2).find((a) => /^[0-9]+$/.test(a)) || 30);
+if (!urls.length || !(loads > 0)) {
+	console.error('usage: node bench/web-paint.mjs URL... [LOADS]');
+	process.exit(2);
+}
+const base = 'data:text/html,<!doctype html><p>hi</p>';
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
+const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+
+async function fcp(page, target) {
+	await page.goto(target, { waitUntil: 'load' });
+	const h = await page.waitForFunction(() => {
+		const e = performance.getEntriesByType('paint').find((x) => x.name === 'first-contentful-paint');
+		return e && e.startTime;
+	}, null, { timeout: 10000 });
+	return h.jsonValue();
+}
+
+async function reloadFcp(page) {
+	await page.reload({ waitUntil: 'load' });
+	const h = await page.waitForFunction(() => {
+		const e = performance.getEntriesByType('paint').find((x) => x.name === 'first-contentful-paint');
+		return e && e.startTime;
+	}, null, { timeout: 10000 });
+	return h.jsonValue();
+}
+
+const targets = [...urls, base];
+const warm = targets.map(() => []), cold = targets.map(() => []), reload = targets.map(() => []);
+const tab = await ctx.newPage();
+for (const u of urls) for (let i = 0; i < 2; i++) await fcp(tab, u); // first visits: caches, fonts
+const own = [];
+for (const t of targets) { const p = await ctx.newPage(); await fcp(p, t); own.push(p); }
+for (let i = 0; i < loads; i++) {
+	for (let j = 0; j < targets.length; j++) {
+		reload[j].push(await reloadFcp(own[j]));
+		await tab.goto('about:blank');
+		warm[j].push(await fcp(tab, targets[j]));
+		const p = await ctx.newPage();
+		cold[j].push(await fcp(p, targets[j]));
+		await p.close();
+	}
+}
+await browser.close();
+
+const q = (a, f) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(f * s.length))]; };
+const row = (name, a) => `${name.padEnd(22)} ${q(a, 0.5).toFixed(0).padStart(6)} ${q(a, 0.25).toFixed(0).padStart(6)} ${q(a, 0.75).toFixed(0).padStart(6)} ${Math.min(...a).toFixed(0).padStart(6)}`;
+const name = (j) => (j === urls.length ? 'data: page' : urls.length > 1 ? urls[j] : 'hearth');
+console.log(`first contentful paint, ms, ${loads} loads each${urls.length > 1 ? '' : ` (${urls[0]})`}`);
+console.log(`${''.padEnd(22)} ${'median'.padStart(6)} ${'q1'.padStart(6)} ${'q3'.padStart(6)} ${'min'.padStart(6)}`);
+targets.forEach((_, j) => console.log(row(`reload: ${name(j)}`, reload[j])));
+targets.forEach((_, j) => console.log(row(`warm tab: ${name(j)}`, warm[j])));
+targets.forEach((_, j) => console.log(row(`new tab: ${name(j)}`, cold[j])));
+console.log(JSON.stringify({
+	loads, urls,
+	reload_fcp_ms: urls.map((_, j) => q(reload[j], 0.5)), reload_base_ms: q(reload[urls.length], 0.5),
+	warm_fcp_ms: urls.map((_, j) => q(warm[j], 0.5)), warm_base_ms: q(warm[urls.length], 0.5),
+	cold_fcp_ms: urls.map((_, j) => q(cold[j], 0.5)), cold_base_ms: q(cold[urls.length], 0.5),
+}));
