@@ -533,6 +533,64 @@ static void test_matmul(void **state)
 		kern_pool_free(pools[i]);
 }
 
+/* kern_matmul_multi: each output the same bits as its own kern_matmul, for any
+ * pool size, with matrices of different heights (one empty) in one run. */
+static void test_matmul_multi(void **state)
+{
+	(void)state;
+	kern_pool *pools[3] = {NULL, NULL, NULL};
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(kern_pool_create(i + 1, &pools[i]), 0);
+	const int64_t Ms[] = {1, 5, 70}, Ns[] = {45, 0, 16, 3};
+	enum { NO = HX_ARRAY_LEN(Ns) };
+	for (size_t k = 0; k < HX_ARRAY_LEN(k_types); k++) {
+		const int type = k_types[k];
+		const int64_t K = 512;
+		const size_t ldw = kern_row_size(type, K);
+		uint8_t *w[NO];
+		for (int o = 0; o < NO; o++) {
+			float *xw = hx_malloc(sizeof(float) * (size_t)(K * (Ns[o] + 1)));
+			w[o] = hx_malloc(ldw * (size_t)(Ns[o] + 1));
+			assert_true(xw && w[o]);
+			fill_rows(xw, Ns[o] + 1, K);
+			kern_quantize_rows(type, xw, w[o], Ns[o], K);
+			free(xw);
+		}
+		for (size_t mi = 0; mi < HX_ARRAY_LEN(Ms); mi++) {
+			const int64_t M = Ms[mi];
+			float *x = hx_malloc(sizeof(float) * (size_t)(K * M));
+			uint8_t *scratch = hx_malloc(kern_matmul_scratch_size(type, K, M) + 1);
+			float *y0[NO], *y1[NO];
+			assert_true(x && scratch);
+			fill_rows(x, M, K);
+			for (int o = 0; o < NO; o++) {
+				y0[o] = hx_malloc(sizeof(float) * (size_t)(Ns[o] * M + 1));
+				y1[o] = hx_malloc(sizeof(float) * (size_t)(Ns[o] * M + 1));
+				assert_true(y0[o] && y1[o]);
+				kern_matmul(NULL, type, w[o], K, Ns[o], x, M, y0[o], scratch);
+			}
+			for (int i = 0; i < 3; i++) {
+				kern_mm_out outs[NO];
+				for (int o = 0; o < NO; o++)
+					outs[o] = (kern_mm_out){w[o], Ns[o], y1[o]};
+				kern_matmul_multi(pools[i], type, x, K, M, outs, NO, scratch);
+				for (int o = 0; o < NO; o++)
+					assert_memory_equal(y0[o], y1[o], sizeof(float) * (size_t)(Ns[o] * M));
+			}
+			for (int o = 0; o < NO; o++) {
+				free(y0[o]);
+				free(y1[o]);
+			}
+			free(x);
+			free(scratch);
+		}
+		for (int o = 0; o < NO; o++)
+			free(w[o]);
+	}
+	for (int i = 0; i < 3; i++)
+		kern_pool_free(pools[i]);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1) /* run only the tests matching a pattern, e.g. test_pool */
@@ -541,6 +599,7 @@ int main(int argc, char **argv)
 	        cmocka_unit_test(test_dispatch),      cmocka_unit_test(test_isa_env),      cmocka_unit_test(test_mm_vs_scalar),
 	        cmocka_unit_test(test_act_exact),     cmocka_unit_test(test_f16_and_helpers),
 	        cmocka_unit_test(test_pool),          cmocka_unit_test(test_matmul),      cmocka_unit_test(test_mm_shape_identical),
+	        cmocka_unit_test(test_matmul_multi),
 	        cmocka_unit_test(test_softmax),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -107,5 +107,16 @@ void kern_pool_barrier(kern_pool *p);
 size_t kern_matmul_scratch_size(int type, int64_t K, int64_t M);
 void kern_matmul(kern_pool *pool, int type, const void *w, int64_t K, int64_t N, const float *x, int64_t M,
                  float *y, void *scratch);
+/* The same for up to KERN_MM_MAX_OUTS weight matrices of one type and row length K
+ * against the same x (y_i = x * W_i^T), in one pool run; each y_i gets exactly the
+ * bits kern_matmul would give it. */
+#define KERN_MM_MAX_OUTS 4
+typedef struct kern_mm_out {
+	const void *w; /* N rows of `type`, K elements each */
+	int64_t N;
+	float *y;      /* [M, N] */
+} kern_mm_out;
+void kern_matmul_multi(kern_pool *pool, int type, const float *x, int64_t K, int64_t M, const kern_mm_out *outs,
+                       int n_outs, void *scratch);
 
 #endif

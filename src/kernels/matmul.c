@@ -16,6 +16,9 @@
  * pieces, each starting cold, and the F16 matrix-vector products reached only
  * about 80% of the bandwidth they reach this way.  For one activation row (decode)
  * the caller converts it before the run, which saves the barrier.
+ * kern_matmul_multi runs several matrices that share the input (q/k/v, FFN gate
+ * and up) as one pool run over all their items: one dispatch and one wait
+ * instead of several, and the small ones no longer each end in a ragged tail.
  * The item shape depends only on (N, M), never on the thread count, and each
  * output element is produced by exactly one mm call on identical inputs, so the
  * result bits are the same for any number of threads.
@@ -43,6 +46,14 @@ struct mm_part {
 	int64_t end;
 };
 
+/* One weight matrix of a run: its items are [first, first + n_items) of the run. */
+struct mm_out {
+	const char *w;
+	int64_t N;
+	float *y;
+	int64_t n_row_items, n_items, first;
+};
+
 struct mm_ctx {
 	struct mm_part parts[MM_PARTS];
 	int n_parts;
@@ -50,25 +61,29 @@ struct mm_ctx {
 	kern_pool *pool;
 	kern_mm_fn mm;
 	kern_act_fn act;
-	const char *w;
 	size_t ldw;
-	int64_t K, N, M;
+	int64_t K, M;
 	const float *x;
 	const char *a; /* converted activations (or x itself for F32) */
 	char *scratch;
 	size_t lda;
-	float *y;
-	int64_t rows_per_item, cols_per_item, n_row_items, n_items;
+	int64_t rows_per_item, cols_per_item;
+	int n_outs;
+	struct mm_out outs[KERN_MM_MAX_OUTS];
 };
 
 static void mm_item(const struct mm_ctx *c, int64_t it)
 {
+	const struct mm_out *o = c->outs;
+	while (it >= o->first + o->n_items)
+		o++;
+	it -= o->first;
 	/* row-chunk major: consecutive items share weight rows, keeping them in cache */
-	int64_t ri = it / (c->n_items / c->n_row_items), ci = it % (c->n_items / c->n_row_items);
+	int64_t ri = it / (o->n_items / o->n_row_items), ci = it % (o->n_items / o->n_row_items);
 	int64_t r0 = ri * c->rows_per_item, c0 = ci * c->cols_per_item;
-	int nr = (int)HX_MIN(c->rows_per_item, c->N - r0);
+	int nr = (int)HX_MIN(c->rows_per_item, o->N - r0);
 	int nc = (int)HX_MIN(c->cols_per_item, c->M - c0);
-	c->mm(c->K, nr, nc, c->y + c0 * c->N + r0, (size_t)c->N, c->w + (size_t)r0 * c->ldw, c->ldw,
+	c->mm(c->K, nr, nc, o->y + c0 * o->N + r0, (size_t)o->N, o->w + (size_t)r0 * c->ldw, c->ldw,
 	      c->a + (size_t)c0 * c->lda, c->lda);
 }
 
@@ -91,10 +106,11 @@ static void mm_worker(void *arg, int ith, int nth)
 	}
 }
 
-void kern_matmul(kern_pool *pool, int type, const void *w, int64_t K, int64_t N, const float *x, int64_t M,
-                 float *y, void *scratch)
+void kern_matmul_multi(kern_pool *pool, int type, const float *x, int64_t K, int64_t M, const kern_mm_out *outs,
+                       int n_outs, void *scratch)
 {
-	if (N <= 0 || M <= 0)
+	HX_ASSERT(n_outs >= 1 && n_outs <= KERN_MM_MAX_OUTS);
+	if (M <= 0)
 		return;
 	const kern_isa *isa = kern_isa_active();
 	int at = kern_vec_dot_type(type);
@@ -105,13 +121,34 @@ void kern_matmul(kern_pool *pool, int type, const void *w, int64_t K, int64_t N,
 	c.pool = pool;
 	c.mm = isa->mm[type];
 	c.act = isa->act[at];
-	c.w = w;
 	c.ldw = kern_row_size(type, K);
 	c.K = K;
-	c.N = N;
 	c.M = M;
 	c.x = x;
-	c.y = y;
+	/* Work items: 16 weight rows for decode (enough items to balance two or more
+	 * threads even for small N), 32 rows x 64 columns for batches. */
+	if (M == 1) {
+		c.rows_per_item = 16;
+		c.cols_per_item = 1;
+	} else {
+		c.rows_per_item = 32;
+		c.cols_per_item = 64;
+	}
+	int64_t n_items = 0;
+	for (int i = 0; i < n_outs; i++) {
+		if (outs[i].N <= 0)
+			continue;
+		struct mm_out *o = &c.outs[c.n_outs++];
+		o->w = outs[i].w;
+		o->N = outs[i].N;
+		o->y = outs[i].y;
+		o->n_row_items = (o->N + c.rows_per_item - 1) / c.rows_per_item;
+		o->n_items = o->n_row_items * ((M + c.cols_per_item - 1) / c.cols_per_item);
+		o->first = n_items;
+		n_items += o->n_items;
+	}
+	if (!n_items)
+		return;
 	if (at == HEARTH_TYPE_F32) {
 		c.a = (const char *)x;
 		c.lda = (size_t)K * sizeof(float);
@@ -125,21 +162,17 @@ void kern_matmul(kern_pool *pool, int type, const void *w, int64_t K, int64_t N,
 		else
 			c.convert = true;
 	}
-	/* Work items: 16 weight rows for decode (enough items to balance two or more
-	 * threads even for small N), 32 rows x 64 columns for batches. */
-	if (M == 1) {
-		c.rows_per_item = 16;
-		c.cols_per_item = 1;
-	} else {
-		c.rows_per_item = 32;
-		c.cols_per_item = 64;
-	}
-	c.n_row_items = (N + c.rows_per_item - 1) / c.rows_per_item;
-	c.n_items = c.n_row_items * ((M + c.cols_per_item - 1) / c.cols_per_item);
-	c.n_parts = (int)HX_MIN(HX_MIN((int64_t)kern_pool_size(pool), (int64_t)MM_PARTS), c.n_items);
+	c.n_parts = (int)HX_MIN(HX_MIN((int64_t)kern_pool_size(pool), (int64_t)MM_PARTS), n_items);
 	for (int p = 0; p < c.n_parts; p++) {
-		atomic_init(&c.parts[p].next, c.n_items * p / c.n_parts);
-		c.parts[p].end = c.n_items * (p + 1) / c.n_parts;
+		atomic_init(&c.parts[p].next, n_items * p / c.n_parts);
+		c.parts[p].end = n_items * (p + 1) / c.n_parts;
 	}
 	kern_pool_run(pool, mm_worker, &c);
+}
+
+void kern_matmul(kern_pool *pool, int type, const void *w, int64_t K, int64_t N, const float *x, int64_t M,
+                 float *y, void *scratch)
+{
+	const kern_mm_out o = {w, N, y};
+	kern_matmul_multi(pool, type, x, K, M, &o, 1, scratch);
 }

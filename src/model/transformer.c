@@ -144,6 +144,25 @@ static void matmul(struct model_work *w, const hearth_gguf_tensor *t, const floa
 	kern_matmul(w->pool, t->type, t->data, t->ne[0], t->ne[1], x, m, y, w->scratch);
 }
 
+/* y_i = x * W_i^T for weights that share the input: one pool run when they have
+ * the same type and row length (the usual case), else one matmul each. */
+static void matmul_shared(struct model_work *w, const hearth_gguf_tensor *const *t, float *const *y, int n,
+                          const float *x, int32_t m)
+{
+	kern_mm_out o[KERN_MM_MAX_OUTS];
+	bool same = n <= KERN_MM_MAX_OUTS;
+	for (int i = 1; i < n && same; i++)
+		same = t[i]->type == t[0]->type && t[i]->ne[0] == t[0]->ne[0];
+	if (!same) {
+		for (int i = 0; i < n; i++)
+			matmul(w, t[i], x, m, y[i]);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		o[i] = (kern_mm_out){t[i]->data, t[i]->ne[1], y[i]};
+	kern_matmul_multi(w->pool, t[0]->type, x, t[0]->ne[0], m, o, n, w->scratch);
+}
+
 static void add_bias(const hearth_gguf_tensor *b, float *y, int32_t m, int64_t n)
 {
 	if (!b)
@@ -350,9 +369,9 @@ int model_forward(const hearth_model *m, struct model_work *w, const struct mode
 			return hx_err(HEARTH_ECANCELED, "decode cancelled");
 
 		norm_rows(w, w->x, L->attn_norm, w->xn, n, E, hp->eps);
-		matmul(w, L->wq, w->xn, n, w->q);
-		matmul(w, L->wk, w->xn, n, w->k);
-		matmul(w, L->wv, w->xn, n, w->v);
+		const hearth_gguf_tensor *qkv[] = {L->wq, L->wk, L->wv};
+		float *qkv_out[] = {w->q, w->k, w->v};
+		matmul_shared(w, qkv, qkv_out, 3, w->xn, n);
 		add_bias(L->bq, w->q, n, (int64_t)qd);
 		add_bias(L->bk, w->k, n, (int64_t)kd);
 		add_bias(L->bv, w->v, n, (int64_t)kd);
@@ -398,8 +417,9 @@ int model_forward(const hearth_model *m, struct model_work *w, const struct mode
 		}
 
 		norm_rows(w, w->x, L->ffn_norm, w->xn, nr, E, hp->eps);
-		matmul(w, L->ffn_gate, w->xn, nr, w->gate);
-		matmul(w, L->ffn_up, w->xn, nr, w->up);
+		const hearth_gguf_tensor *gu[] = {L->ffn_gate, L->ffn_up};
+		float *gu_out[] = {w->gate, w->up};
+		matmul_shared(w, gu, gu_out, 2, w->xn, nr);
 		struct rows_job sw = {ROWS_SWIGLU, nr, F, w->gate, w->up, w->gate, 0};
 		run_rows(w, &sw);
 		matmul(w, L->ffn_down, w->gate, nr, w->xn);
