@@ -3,12 +3,13 @@
 // Loads each URL LOADS times (default 30) in each of three ways, interleaved with
 // each other and with a one-line data: page as the baseline (what any page costs
 // in this browser on this machine; several URLs compare builds in one run):
-//   reload  the page reloaded in its own tab (F5, or coming back to it);
-//   warm    one tab navigated from about:blank each time (a bookmark, or the
-//           address typed in an open tab);
-//   cold    a new tab each time.
-// In the last two Chromium starts a renderer process for the page when it sends
-// Cross-Origin-Opener-Policy (hearth does), as for any cross-site navigation.
+//   reload  the page reloaded in a tab of its own (F5, or coming back to it);
+//   warm    a tab of its own navigated from about:blank each time (a bookmark,
+//           or the address typed in an open tab);
+//   cold    a new tab each time (the most variable: Chromium may start a
+//           renderer process for it).
+// A page sending Cross-Origin-Opener-Policy makes Chromium start a renderer for
+// it in the last two (hearth does not send it; see src/server/web.c).
 // FCP is the page's own performance entry (navigation start -> first
 // contentful paint, as presented). Prints the medians and quartiles, and one
 // JSON line for scripts. Run through bench/web-paint.sh, which starts the server.
@@ -44,15 +45,18 @@ async function reloadFcp(page) {
 
 const targets = [...urls, base];
 const warm = targets.map(() => []), cold = targets.map(() => []), reload = targets.map(() => []);
-const tab = await ctx.newPage();
-for (const u of urls) for (let i = 0; i < 2; i++) await fcp(tab, u); // first visits: caches, fonts
-const own = [];
-for (const t of targets) { const p = await ctx.newPage(); await fcp(p, t); own.push(p); }
+// each target has a tab of its own for reloads and one for navigations from about:blank
+const own = [], tabs = [];
+for (const t of targets) {
+	const p = await ctx.newPage(), q = await ctx.newPage();
+	for (let i = 0; i < 2; i++) await fcp(p, t), await fcp(q, t); // first visits: caches, fonts
+	own.push(p), tabs.push(q);
+}
 for (let i = 0; i < loads; i++) {
 	for (let j = 0; j < targets.length; j++) {
 		reload[j].push(await reloadFcp(own[j]));
-		await tab.goto('about:blank');
-		warm[j].push(await fcp(tab, targets[j]));
+		await tabs[j].goto('about:blank');
+		warm[j].push(await fcp(tabs[j], targets[j]));
 		const p = await ctx.newPage();
 		cold[j].push(await fcp(p, targets[j]));
 		await p.close();
