@@ -17,6 +17,7 @@
 #include "kernels/kernels.h"
 #include "util/util.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -108,10 +109,19 @@ static void test_isa_env(void **state)
 {
 	(void)state;
 	const char *vals[] = {"scalar", "avx2", "avx512", "neon", ""};
+	/* the program's path from readlink, which valgrind answers with the client's
+	 * path (/proc/PID/exe itself would be valgrind's tool) */
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	assert_true(n > 0);
+	exe[n] = '\0';
+	if (strchr(exe, '\'')) {
+		print_message("note: the test's path has a quote: HEARTH_ISA re-runs skipped\n");
+		return;
+	}
 	for (size_t i = 0; i < HX_ARRAY_LEN(vals); i++) {
-		char cmd[256];
-		snprintf(cmd, sizeof cmd, "HEARTH_ISA='%s' /proc/%d/exe 'test_dispatch' >/dev/null 2>&1", vals[i],
-		         (int)getpid());
+		char cmd[PATH_MAX + 128];
+		snprintf(cmd, sizeof cmd, "HEARTH_ISA='%s' '%s' 'test_dispatch' >/dev/null 2>&1", vals[i], exe);
 		int rc = system(cmd);
 		if (rc != 0)
 			print_error("HEARTH_ISA=%s: child exited with %d\n", vals[i], rc);
