@@ -301,6 +301,13 @@ int32_t hearth_vocab_find(const hearth_vocab *v, const char *text, size_t len);
 int hearth_tokenize(const hearth_vocab *v, const char *text, size_t len, bool add_special,
                     bool parse_special, int32_t *ids, size_t n_max, size_t *n_out);
 
+/* hearth_tokenize into an array of the exact size: *ids gets a malloc'd array of
+ * *n_out ids (never NULL on success, even for no tokens; free() it).  Returns 0,
+ * HEARTH_ELIMIT when the text is longer than 1 GiB, HEARTH_ENOMEM or
+ * HEARTH_EINVAL; on error *ids = NULL and *n_out = 0. */
+int hearth_tokenize_alloc(const hearth_vocab *v, const char *text, size_t len, bool add_special,
+                          bool parse_special, int32_t **ids, size_t *n_out);
+
 /* The bytes a token stands for (SPM "▁" -> " ", <0xNN> -> that byte, BPE byte-level
  * characters -> bytes).  CONTROL/UNKNOWN tokens give their text when `special` is
  * true and nothing otherwise; UNUSED/UNDEFINED tokens and ids out of range give

@@ -212,6 +212,13 @@ static void test_golden_prompts(void **state)
 			int32_t ids[4096];
 			size_t n;
 			assert_int_equal(hearth_tokenize(l.v, prompt, strlen(prompt), true, true, ids, 4096, &n), 0);
+			/* the allocating form gives the same ids */
+			int32_t *all;
+			size_t na;
+			assert_int_equal(hearth_tokenize_alloc(l.v, prompt, strlen(prompt), true, true, &all, &na), 0);
+			assert_int_equal(na, n);
+			assert_memory_equal(all, ids, n * sizeof *ids);
+			free(all);
 			bool same = n == np;
 			for (size_t k = 0; same && k < np; k++)
 				same = ids[k] == json_integer_value(json_array_get(toks, k));
@@ -347,6 +354,14 @@ static void test_crafted_vocabs(void **state)
 	int32_t ids[8];
 	size_t n;
 	assert_int_equal(hearth_tokenize(v, "abc", 3, true, false, ids, 8, &n), 0);
+	int32_t *none = NULL;
+	size_t nn = 1;
+	assert_int_equal(hearth_tokenize_alloc(v, "", 0, false, false, &none, &nn), 0);
+	assert_non_null(none); /* an array even for no tokens */
+	assert_int_equal(nn, 0);
+	free(none);
+	assert_int_equal(hearth_tokenize_alloc(v, NULL, 3, false, false, &none, &nn), HEARTH_EINVAL);
+	assert_null(none);
 	assert_int_equal(n, 2);
 	assert_int_equal(ids[0], 2);
 	assert_int_equal(ids[1], 4);

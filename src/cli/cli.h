@@ -82,10 +82,6 @@ int cli_model_load(const struct cli_model_opts *o, hearth_model **out);
 int cli_ctx_open(const struct cli_model_opts *o, hearth_model *model, int32_t n_ctx, int32_t n_tokens, hearth_ctx **ctx,
                  hearth_batch *b);
 
-/* Tokenizes text[0..len) into a new array (*out, freed by the caller; *n
- * tokens), however many tokens it takes.  Returns 0 or a HEARTH_E* code. */
-int cli_tokenize(const hearth_vocab *v, const char *text, size_t len, bool add_special, bool parse_special,
-                 hearth_token **out, size_t *n);
 
 /* Reads a whole file, or standard input when path is "-", into a NUL-terminated
  * malloc'd buffer of at most `max` bytes (HEARTH_ELIMIT beyond, with a message

@@ -331,7 +331,7 @@ static int build_prompt(struct chat *ch, hearth_token **ids, size_t *n_ids, bool
 		p += bl;
 		len -= bl;
 	}
-	rc = cli_tokenize(ch->vocab, p, len, true, true, ids, n_ids);
+	rc = hearth_tokenize_alloc(ch->vocab, p, len, true, true, ids, n_ids);
 	free(text);
 	return rc;
 }

@@ -107,7 +107,7 @@ int cmd_perplexity(int argc, char **argv)
 		goto out;
 	}
 	size_t n_tok = 0;
-	if ((rc = cli_tokenize(vocab, text, text_len, false, false, &toks, &n_tok))) {
+	if ((rc = hearth_tokenize_alloc(vocab, text, text_len, false, false, &toks, &n_tok))) {
 		cli_fail("tokenize", rc);
 		goto out;
 	}

@@ -357,7 +357,7 @@ int cmd_run(int argc, char **argv)
 		text_len = prompt_len;
 		prompt = NULL;
 	}
-	if ((rc = cli_tokenize(vocab, text, text_len, true, true, &toks, &n_tok))) {
+	if ((rc = hearth_tokenize_alloc(vocab, text, text_len, true, true, &toks, &n_tok))) {
 		cli_fail("tokenize", rc);
 		goto out;
 	}

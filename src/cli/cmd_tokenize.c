@@ -139,7 +139,7 @@ int cmd_tokenize(int argc, char **argv)
 	int status = 1;
 	size_t n = 0;
 	int32_t *ids = NULL;
-	int rc = cli_tokenize(v, text, len, add_special, parse_special, &ids, &n);
+	int rc = hearth_tokenize_alloc(v, text, len, add_special, parse_special, &ids, &n);
 	if (rc) {
 		cli_fail("", rc);
 		goto out;

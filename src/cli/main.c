@@ -166,32 +166,6 @@ int cli_ctx_open(const struct cli_model_opts *o, hearth_model *model, int32_t n_
 	return rc;
 }
 
-int cli_tokenize(const hearth_vocab *v, const char *text, size_t len, bool add_special, bool parse_special,
-                 hearth_token **out, size_t *n)
-{
-	/* a guess that fits most text; the exact count when it does not */
-	size_t cap = len / 2 + 16;
-	hearth_token *buf = hx_malloc(cap * sizeof *buf);
-	if (!buf)
-		return HEARTH_ENOMEM;
-	int rc = hearth_tokenize(v, text, len, add_special, parse_special, buf, cap, n);
-	if (rc == HEARTH_ELIMIT) {
-		hearth_token *nb = hx_realloc(buf, (*n + 1) * sizeof *nb);
-		if (!nb) {
-			free(buf);
-			return HEARTH_ENOMEM;
-		}
-		buf = nb;
-		rc = hearth_tokenize(v, text, len, add_special, parse_special, buf, *n + 1, n);
-	}
-	if (rc) {
-		free(buf);
-		return rc;
-	}
-	*out = buf;
-	return 0;
-}
-
 int cli_read_input(const char *path, size_t max, char **out, size_t *len)
 {
 	*out = NULL;

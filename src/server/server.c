@@ -557,30 +557,6 @@ static void wait_done(struct gen *g, struct MHD_Connection *c)
 
 /* ---- completions -------------------------------------------------------------------- */
 
-static int tokenize_prompt(struct srv_model *m, const char *text, size_t len, hearth_token **out, size_t *n)
-{
-	size_t cap = len + 16;
-	hearth_token *buf = hx_malloc(cap * sizeof *buf);
-	if (!buf)
-		return HEARTH_ENOMEM;
-	int rc = hearth_tokenize(m->vocab, text, len, true, true, buf, cap, n);
-	if (rc == HEARTH_ELIMIT) {
-		hearth_token *nb = hx_realloc(buf, (*n + 1) * sizeof *nb);
-		if (!nb) {
-			free(buf);
-			return HEARTH_ENOMEM;
-		}
-		buf = nb;
-		rc = hearth_tokenize(m->vocab, text, len, true, true, buf, *n + 1, n);
-	}
-	if (rc) {
-		free(buf);
-		return rc;
-	}
-	*out = buf;
-	return 0;
-}
-
 int srv_chat_prompt(struct srv_model *m, json_t *messages, json_t *kwargs, hearth_token **toks, size_t *n,
                     bool *opens, char *err, size_t errlen)
 {
@@ -602,7 +578,7 @@ int srv_chat_prompt(struct srv_model *m, json_t *messages, json_t *kwargs, heart
 		tp += bl;
 		len -= bl;
 	}
-	rc = tokenize_prompt(m, tp, len, toks, n);
+	rc = hearth_tokenize_alloc(m->vocab, tp, len, true, true, toks, n);
 	free(text);
 	if (rc) {
 		snprintf(err, errlen, "tokenizer: %s", hearth_errmsg());
@@ -677,7 +653,7 @@ static enum MHD_Result handle_generate(struct conn *cn, struct MHD_Connection *c
 			return srv_send_error(cn, c, hs, hs == 400 ? "template_error" : "internal", err);
 		}
 	} else if (p.prompt) {
-		rc = tokenize_prompt(m, p.prompt, p.prompt_len, &toks, &n_tok);
+		rc = hearth_tokenize_alloc(m->vocab, p.prompt, p.prompt_len, true, true, &toks, &n_tok);
 	} else {
 		toks = p.prompt_ids;
 		n_tok = p.n_prompt_ids;

@@ -332,12 +332,10 @@ static int spm_text(const hearth_vocab *v, const char *text, size_t len, bool pr
 	return rc;
 }
 
-int hearth_tokenize(const hearth_vocab *v, const char *text, size_t len, bool add_special, bool parse_special,
-                    int32_t *ids, size_t n_max, size_t *n_out)
+/* Tokenizes the whole text into *res (its ids are the caller's to free, also on error). */
+static int tokenize_all(const hearth_vocab *v, const char *text, size_t len, bool add_special, bool parse_special,
+                        struct tok_out *res)
 {
-	if (!v || (!text && len) || (!ids && n_max) || !n_out)
-		return hx_err(HEARTH_EINVAL, "hearth_tokenize: NULL argument");
-	*n_out = 0;
 	if (len > TOK_MAX_TEXT)
 		return hx_err(HEARTH_ELIMIT, "hearth_tokenize: text of %zu bytes exceeds the %u-byte limit", len,
 		              TOK_MAX_TEXT);
@@ -371,18 +369,52 @@ int hearth_tokenize(const hearth_vocab *v, const char *text, size_t len, bool ad
 		tok_out_push(&o, v->sep);
 	if (add_special && v->add_eos && v->eos >= 0)
 		tok_out_push(&o, v->eos);
-	if (o.oom) {
+	if (o.oom)
 		rc = HEARTH_ENOMEM;
-		goto out;
-	}
-	if (o.n && n_max)
-		memcpy(ids, o.ids, HX_MIN(o.n, n_max) * sizeof *ids);
-	*n_out = o.n;
-	if (o.n > n_max)
-		rc = hx_err(HEARTH_ELIMIT, "hearth_tokenize: %zu tokens do not fit in %zu", o.n, n_max);
 out:
 	tok_cache_free(&cache);
 	free(f.a);
+	*res = o;
+	return rc;
+}
+
+int hearth_tokenize(const hearth_vocab *v, const char *text, size_t len, bool add_special, bool parse_special,
+                    int32_t *ids, size_t n_max, size_t *n_out)
+{
+	if (!v || (!text && len) || (!ids && n_max) || !n_out)
+		return hx_err(HEARTH_EINVAL, "hearth_tokenize: NULL argument");
+	*n_out = 0;
+	struct tok_out o = {0};
+	int rc = tokenize_all(v, text, len, add_special, parse_special, &o);
+	if (!rc) {
+		if (o.n && n_max)
+			memcpy(ids, o.ids, HX_MIN(o.n, n_max) * sizeof *ids);
+		*n_out = o.n;
+		if (o.n > n_max)
+			rc = hx_err(HEARTH_ELIMIT, "hearth_tokenize: %zu tokens do not fit in %zu", o.n, n_max);
+	}
 	free(o.ids);
 	return rc;
+}
+
+int hearth_tokenize_alloc(const hearth_vocab *v, const char *text, size_t len, bool add_special,
+                          bool parse_special, int32_t **ids, size_t *n_out)
+{
+	if (ids)
+		*ids = NULL;
+	if (n_out)
+		*n_out = 0;
+	if (!v || (!text && len) || !ids || !n_out)
+		return hx_err(HEARTH_EINVAL, "hearth_tokenize_alloc: NULL argument");
+	struct tok_out o = {0};
+	int rc = tokenize_all(v, text, len, add_special, parse_special, &o);
+	if (!rc && !o.ids && !(o.ids = malloc(sizeof *o.ids)))
+		rc = hx_err(HEARTH_ENOMEM, "hearth_tokenize_alloc: out of memory");
+	if (rc) {
+		free(o.ids);
+		return rc;
+	}
+	*ids = o.ids;
+	*n_out = o.n;
+	return 0;
 }
