@@ -153,15 +153,47 @@ static void test_generated_table(void **state)
 	}
 }
 
-/* The stylesheets embed inlined: index.html holds <style> elements and no
- * stylesheet link; each one's SHA-256 (recomputed here) is in
- * srv_web_style_hashes, which the CSP's style-src lists, and nothing else is. */
-static void test_inlined_styles(void **state)
+/* The elements `open`...`close` of index.html: each one's SHA-256 (recomputed
+ * here) is in `hashes` and in the CSP directive starting `directive`, in order,
+ * and nothing else is in `hashes`.  Returns how many there are. */
+static int check_inlined(const char *html, const char *csp, const char *open, const char *close,
+                         const char *hashes, const char *directive)
+{
+	const char *dir = strstr(csp, directive);
+	assert_non_null(dir);
+	const char *dir_end = strchr(dir, ';');
+	assert_non_null(dir_end);
+	char expect[1024] = "";
+	int n = 0;
+	for (const char *p = html; (p = strstr(p, open)) != NULL; n++) {
+		p += strlen(open);
+		const char *end = strstr(p, close);
+		assert_non_null(end);
+		unsigned char h[crypto_hash_sha256_BYTES];
+		char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+		crypto_hash_sha256(h, (const unsigned char *)p, (size_t)(end - p));
+		sodium_bin2base64(b64, sizeof b64, h, sizeof h, sodium_base64_VARIANT_ORIGINAL);
+		char src[80];
+		snprintf(src, sizeof src, "%s'sha256-%s'", n ? " " : "", b64);
+		strncat(expect, src, sizeof expect - strlen(expect) - 1);
+		const char *in = strstr(dir, src + (n ? 1 : 0));
+		assert_true(in && in < dir_end);
+		p = end;
+	}
+	assert_string_equal(hashes, expect);
+	return n;
+}
+
+/* What embed inlined: index.html holds <style> and <script> elements and no
+ * stylesheet link or script src but app.js's, which boot.js adds; each one's
+ * SHA-256 is in srv_web_style_hashes or srv_web_script_hashes, which the CSP's
+ * style-src and script-src list, and nothing else is. */
+static void test_inlined_assets(void **state)
 {
 	(void)state;
 	assert_int_equal(sodium_init() >= 0, 1);
 	const char *csp = srv_web_csp();
-	assert_non_null(strstr(csp, "default-src 'none'; script-src 'self'; style-src 'self'"));
+	assert_non_null(strstr(csp, "default-src 'none'; script-src 'self'"));
 	assert_null(strstr(csp, "unsafe"));
 	const struct srv_web_asset *a = srv_web_resolve(srv_web_assets, srv_web_n_assets, "/index.html");
 	if (!a) {
@@ -171,26 +203,15 @@ static void test_inlined_styles(void **state)
 	char *html = strndup((const char *)a->data, a->len);
 	assert_non_null(html);
 	assert_null(strstr(html, "rel=\"stylesheet\""));
-	char expect[1024] = "";
-	int n = 0;
-	for (const char *p = html; (p = strstr(p, "<style>")) != NULL; n++) {
-		p += 7;
-		const char *end = strstr(p, "</style>");
-		assert_non_null(end);
-		unsigned char h[crypto_hash_sha256_BYTES];
-		char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
-		crypto_hash_sha256(h, (const unsigned char *)p, (size_t)(end - p));
-		sodium_bin2base64(b64, sizeof b64, h, sizeof h, sodium_base64_VARIANT_ORIGINAL);
-		char src[80];
-		snprintf(src, sizeof src, "%s'sha256-%s'", n ? " " : "", b64);
-		strncat(expect, src, sizeof expect - strlen(expect) - 1);
-		assert_non_null(strstr(csp, src + (n ? 1 : 0)));
-		p = end;
-	}
-	assert_true(n >= 1); /* web/index.html links web/style.css */
-	assert_string_equal(srv_web_style_hashes, expect);
-	/* the stylesheet is not also served on its own */
+	assert_null(strstr(html, "<script src"));
+	/* web/index.html links web/style.css and loads web/boot.js */
+	assert_int_equal(check_inlined(html, csp, "<style>", "</style>", srv_web_style_hashes, "style-src 'self'"), 1);
+	assert_int_equal(check_inlined(html, csp, "<script>", "</script>", srv_web_script_hashes, "script-src 'self'"), 1);
+	/* neither is also served on its own; what boot.js starts is */
 	assert_null(srv_web_resolve(srv_web_assets, srv_web_n_assets, "/style.css"));
+	assert_null(srv_web_resolve(srv_web_assets, srv_web_n_assets, "/boot.js"));
+	assert_non_null(strstr(html, "'/app.js'"));
+	assert_non_null(srv_web_resolve(srv_web_assets, srv_web_n_assets, "/app.js"));
 	free(html);
 }
 
@@ -386,7 +407,7 @@ int main(void)
 		cmocka_unit_test(test_traversal),
 		cmocka_unit_test(test_etag_match),
 		cmocka_unit_test(test_generated_table),
-		cmocka_unit_test(test_inlined_styles),
+		cmocka_unit_test(test_inlined_assets),
 		cmocka_unit_test(test_http_get),
 		cmocka_unit_test(test_http_conditional_and_head),
 		cmocka_unit_test(test_http_not_found),

@@ -13,15 +13,19 @@
  * else, an unreadable file or a file over 8 MiB is an error (exit 1, nothing
  * written).  OUT.c is written to a temporary file and renamed into place.
  *
- * Stylesheets are inlined: a line of an HTML file that is exactly
- * <link rel="stylesheet" href="/X.css"> (X.css among the FILEs) becomes
- * <style>...</style> holding X.css, and X.css is not a table entry of its own.
- * The page then paints without waiting for a second request (in headless
- * Chromium on the 2-core test VM that is ~25 ms of the first paint, see
- * bench/web-paint.sh).  The CSP still forbids inline style: the table file also
- * defines srv_web_style_hashes, the 'sha256-...' source of every inlined
- * stylesheet for style-src (SHA-256 from libsodium).  A stylesheet containing
- * "</style" cannot be inlined and is an error.
+ * Stylesheets and scripts are inlined: a line of an HTML file that is exactly
+ * <link rel="stylesheet" href="/X.css"> becomes <style>...</style> holding X.css,
+ * and one that is exactly <script src="/X.js"></script> becomes
+ * <script>...</script> holding X.js (X among the FILEs); an inlined file is not
+ * a table entry of its own.  The page then paints without waiting for another
+ * request (in headless Chromium on the 2-core test VM the stylesheet's request
+ * was ~25 ms of the first paint, see bench/web-paint.sh), and the page's small
+ * boot script runs without one.  The CSP still forbids inline code: the table
+ * file also defines srv_web_style_hashes and srv_web_script_hashes, the
+ * 'sha256-...' source of every inlined stylesheet (for style-src) and script
+ * (for script-src), SHA-256 from libsodium.  A stylesheet containing "</style",
+ * or a script containing "</script" or "<!--" (which would end or change the
+ * element's text), cannot be inlined and is an error.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -34,7 +38,7 @@
 #include <sodium.h>
 
 #define MAX_FILE (8u << 20)
-#define MAX_STYLES 8
+#define MAX_INLINED 8
 
 struct file {
 	char *path; /* "/app.js" */
@@ -42,12 +46,27 @@ struct file {
 	unsigned char *data;
 	size_t len;
 	uint64_t hash;
-	int inlined; /* a stylesheet now inside an HTML file: no entry of its own */
+	int inlined; /* a stylesheet or script now inside an HTML file: no entry of its own */
 };
 
-/* 'sha256-BASE64' sources of the inlined stylesheets, space-separated. */
-static char style_hashes[MAX_STYLES * 56 + 1];
-static int n_styles;
+/* What an HTML line naming a file of one kind looks like, what replaces it,
+ * what the file may not contain, and the 'sha256-BASE64' sources (space-
+ * separated) of the files of this kind inlined so far. */
+struct inline_kind {
+	const char *pre, *post; /* the line: pre PATH post */
+	const char *ext;        /* PATH's extension */
+	const char *open, *close;
+	const char *bad[2]; /* may not occur in the file (case-insensitive) */
+	char hashes[MAX_INLINED * 56 + 1];
+	int n;
+};
+
+static struct inline_kind styles = {
+	"<link rel=\"stylesheet\" href=\"", "\">", ".css", "<style>", "</style>", {"</style", NULL}, "", 0,
+};
+static struct inline_kind scripts = {
+	"<script src=\"", "\"></script>", ".js", "<script>", "</script>", {"</script", "<!--"}, "", 0,
+};
 
 /* Content-Type by extension; text types say UTF-8. */
 static const struct {
@@ -162,32 +181,59 @@ static struct file *find_file(struct file *files, int n, const char *path, size_
 	return NULL;
 }
 
-static int add_style_hash(const unsigned char *css, size_t len)
+static int add_hash(struct inline_kind *k, const unsigned char *text, size_t len)
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
 	char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
-	crypto_hash_sha256(h, css, len);
+	crypto_hash_sha256(h, text, len);
 	sodium_bin2base64(b64, sizeof b64, h, sizeof h, sodium_base64_VARIANT_ORIGINAL);
 	char src[64];
 	snprintf(src, sizeof src, "'sha256-%s'", b64);
-	if (strstr(style_hashes, src))
+	if (strstr(k->hashes, src))
 		return 0;
-	if (n_styles == MAX_STYLES) {
-		fprintf(stderr, "embed: more than %d inlined stylesheets\n", MAX_STYLES);
+	if (k->n == MAX_INLINED) {
+		fprintf(stderr, "embed: more than %d inlined %s files\n", MAX_INLINED, k->ext);
 		return -1;
 	}
-	n_styles++;
-	if (style_hashes[0])
-		strcat(style_hashes, " ");
-	strcat(style_hashes, src);
+	k->n++;
+	if (k->hashes[0])
+		strcat(k->hashes, " ");
+	strcat(k->hashes, src);
 	return 0;
 }
 
-/* Replaces each line of f (HTML) that is exactly <link rel="stylesheet"
- * href="/X.css"> naming one of the files with <style>X.css</style>. */
-static int inline_styles(struct file *f, struct file *files, int n)
+/* The file of kind k a whole HTML line (without its newline) names, or NULL. */
+static struct file *named_file(const struct inline_kind *k, const unsigned char *line, size_t ll, struct file *files,
+                               int n)
 {
-	static const char pre[] = "<link rel=\"stylesheet\" href=\"", post[] = "\">";
+	size_t pre = strlen(k->pre), post = strlen(k->post), ext = strlen(k->ext);
+	if (ll <= pre + post + ext || memcmp(line, k->pre, pre) != 0 || memcmp(line + ll - post, k->post, post) != 0)
+		return NULL;
+	const char *path = (const char *)line + pre;
+	size_t plen = ll - pre - post;
+	if (memcmp(path + plen - ext, k->ext, ext) != 0)
+		return NULL;
+	return find_file(files, n, path, plen);
+}
+
+static int inlinable(const struct inline_kind *k, const struct file *f)
+{
+	for (int b = 0; b < 2 && k->bad[b]; b++) {
+		size_t bl = strlen(k->bad[b]);
+		for (size_t i = 0; i + bl <= f->len; i++)
+			if (strncasecmp((const char *)f->data + i, k->bad[b], bl) == 0) {
+				fprintf(stderr, "embed: %s contains \"%s\" and cannot be inlined\n", f->path, k->bad[b]);
+				return 0;
+			}
+	}
+	return 1;
+}
+
+/* Replaces each line of f (HTML) that is exactly a stylesheet link or a script
+ * element naming one of the files with a <style> or <script> element holding
+ * that file. */
+static int inline_assets(struct file *f, struct file *files, int n)
+{
 	size_t cap = f->len + 1, len = 0;
 	unsigned char *out = malloc(cap);
 	if (!out)
@@ -195,32 +241,18 @@ static int inline_styles(struct file *f, struct file *files, int n)
 	for (size_t at = 0; at < f->len;) {
 		const unsigned char *line = f->data + at, *nl = memchr(line, '\n', f->len - at);
 		size_t ll = nl ? (size_t)(nl - line) : f->len - at, keep = nl ? ll + 1 : ll;
-		const struct file *css = NULL;
-		if (ll > sizeof pre + sizeof post && memcmp(line, pre, sizeof pre - 1) == 0 &&
-		    memcmp(line + ll - (sizeof post - 1), post, sizeof post - 1) == 0) {
-			const char *path = (const char *)line + sizeof pre - 1;
-			size_t plen = ll - (sizeof pre - 1) - (sizeof post - 1);
-			css = find_file(files, n, path, plen);
-			if (css && (plen < 5 || memcmp(path + plen - 4, ".css", 4) != 0))
-				css = NULL;
+		struct inline_kind *k = &styles;
+		struct file *in = named_file(k, line, ll, files, n);
+		if (!in) {
+			k = &scripts;
+			in = named_file(k, line, ll, files, n);
 		}
-		const unsigned char *src = line;
-		size_t slen = keep;
-		if (css) {
-			for (size_t i = 0; i + 7 <= css->len; i++)
-				if (css->data[i] == '<' && strncasecmp((const char *)css->data + i, "</style", 7) == 0) {
-					fprintf(stderr, "embed: %s contains \"</style\" and cannot be inlined\n", css->path);
-					free(out);
-					return -1;
-				}
-			if (add_style_hash(css->data, css->len) != 0) {
-				free(out);
-				return -1;
-			}
-			((struct file *)css)->inlined = 1;
-			slen = 0;
+		if (in && (!inlinable(k, in) || add_hash(k, in->data, in->len) != 0)) {
+			free(out);
+			return -1;
 		}
-		size_t need = len + (css ? css->len + 16 : slen) + 1;
+		size_t ol = strlen(k->open), cl = strlen(k->close);
+		size_t need = len + (in ? ol + in->len + cl + 1 : keep) + 1;
 		if (need > cap) {
 			cap = need * 2;
 			unsigned char *nb = realloc(out, cap);
@@ -230,17 +262,17 @@ static int inline_styles(struct file *f, struct file *files, int n)
 			}
 			out = nb;
 		}
-		if (css) {
-			memcpy(out + len, "<style>", 7);
-			memcpy(out + len + 7, css->data, css->len);
-			len += 7 + css->len;
-			memcpy(out + len, "</style>", 8);
-			len += 8;
+		if (in) {
+			in->inlined = 1;
+			memcpy(out + len, k->open, ol);
+			memcpy(out + len + ol, in->data, in->len);
+			memcpy(out + len + ol + in->len, k->close, cl);
+			len += ol + in->len + cl;
 			if (nl)
 				out[len++] = '\n';
 		} else {
-			memcpy(out + len, src, slen);
-			len += slen;
+			memcpy(out + len, line, keep);
+			len += keep;
 		}
 		at += keep;
 	}
@@ -284,7 +316,8 @@ static int write_table(FILE *o, const struct file *files, int n)
 	fprintf(o, "\t{0, 0, 0, 0, 0},\n};\n\n");
 	fprintf(o, "const size_t srv_web_n_assets = %d;\n", m);
 	fprintf(o, "const size_t srv_web_total_bytes = %zu;\n", total);
-	fprintf(o, "const char srv_web_style_hashes[] = \"%s\";\n", style_hashes);
+	fprintf(o, "const char srv_web_style_hashes[] = \"%s\";\n", styles.hashes);
+	fprintf(o, "const char srv_web_script_hashes[] = \"%s\";\n", scripts.hashes);
 	return ferror(o) ? -1 : 0;
 }
 
@@ -323,8 +356,8 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < n; i++) {
 		size_t pl = strlen(files[i].path);
-		if (pl > 5 && strcmp(files[i].path + pl - 5, ".html") == 0 && inline_styles(&files[i], files, n) != 0) {
-			fprintf(stderr, "embed: %s: cannot inline its stylesheets\n", files[i].path);
+		if (pl > 5 && strcmp(files[i].path + pl - 5, ".html") == 0 && inline_assets(&files[i], files, n) != 0) {
+			fprintf(stderr, "embed: %s: cannot inline its stylesheets and scripts\n", files[i].path);
 			return 1;
 		}
 	}

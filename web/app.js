@@ -4,10 +4,9 @@
 import { api } from './api.js';
 import { $, h, safeFragment, snippetFragment, relTime, copyText, debounce } from './dom.js';
 
-// The page's <select> elements wait in <template data-late> and are put in place after the first frame:
-// a document's first <select> costs Chromium ~50 ms in a fresh renderer (on the 2-core test VM), which
-// would otherwise come before the first paint (bench/web-paint.sh). Hidden tabs get no frames: 100 ms cap.
-await new Promise((done) => { requestAnimationFrame(() => setTimeout(done, 0)); setTimeout(done, 100); });
+// This module starts after the first paint (boot.js). The page's <select> elements wait in <template
+// data-late> until now: a document's first <select> costs Chromium ~50 ms in a fresh renderer (on the 2-core
+// test VM), which would otherwise come before the first paint (bench/web-paint.sh).
 for (const t of document.querySelectorAll('template[data-late]')) t.replaceWith(t.content);
 
 const S = {

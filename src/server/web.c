@@ -7,8 +7,9 @@
  * '%' left after MHD's decoding, control bytes) are refused before the lookup.
  * Every response carries a strict Content-Security-Policy: the UI's own
  * scripts, styles, images, fonts and manifest only, data: images, fetches to
- * this origin only, no inline script, no inline style except the stylesheets
- * embed inlined into index.html (allowed by their SHA-256), no framing.
+ * this origin only, no inline script or style except the boot script and the
+ * stylesheet embed inlined into index.html (allowed by their SHA-256), no
+ * framing.
  */
 #include "server/web.h"
 
@@ -19,16 +20,17 @@
 
 #define WEB_PATH_MAX 512
 
-static char csp[1024];
+static char csp[2048]; /* fits 2 x 8 hashes (tools/embed.c MAX_INLINED) */
 static pthread_once_t csp_once = PTHREAD_ONCE_INIT;
 
 static void csp_build(void)
 {
 	snprintf(csp, sizeof csp,
-	         "default-src 'none'; script-src 'self'; style-src 'self'%s%s; img-src 'self' data:; "
+	         "default-src 'none'; script-src 'self'%s%s; style-src 'self'%s%s; img-src 'self' data:; "
 	         "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
 	         "form-action 'self'; frame-ancestors 'none'",
-	         srv_web_style_hashes[0] ? " " : "", srv_web_style_hashes);
+	         srv_web_script_hashes[0] ? " " : "", srv_web_script_hashes, srv_web_style_hashes[0] ? " " : "",
+	         srv_web_style_hashes);
 }
 
 const char *srv_web_csp(void)

@@ -31,15 +31,17 @@ extern const struct srv_web_asset srv_web_assets[];
 extern const size_t srv_web_n_assets;
 extern const size_t srv_web_total_bytes;
 /* The CSP sources ('sha256-...', space-separated; "" when none) of the
- * stylesheets tools/embed.c inlined into the HTML files as <style> elements. */
+ * stylesheets and scripts tools/embed.c inlined into the HTML files as <style>
+ * and <script> elements. */
 extern const char srv_web_style_hashes[];
+extern const char srv_web_script_hashes[];
 
 /* Answers a GET (head: HEAD) for `path` (MHD's decoded URL path, no query) with
  * the embedded asset it names: "/" and any path without a '.' in its last
  * segment and not under /api/ or /v1/ get index.html (client-side routes).
  * Headers: Content-Type, a strict Content-Security-Policy (no external origins,
- * no inline script; no inline style but the embedded stylesheets, allowed by
- * their hashes: srv_web_csp), X-Content-Type-Options nosniff, Referrer-Policy
+ * no inline script or style but the embedded ones, allowed by their hashes:
+ * srv_web_csp), X-Content-Type-Options nosniff, Referrer-Policy
  * no-referrer, X-Frame-Options DENY, ETag (a matching If-None-Match -> 304) and
  * Cache-Control no-cache (always revalidate).  Call it after the API routes and
  * only for GET or HEAD.  Returns 1 and sets *status when it queued a response

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The embedded web UI through the real binary (no model needed): every file
-# under web/ is served byte for byte at its path with its Content-Type (style.css
-# inlined into index.html, its hash in the CSP), the
+# under web/ is served byte for byte at its path with its Content-Type (style.css and
+# boot.js inlined into index.html, their hashes in the CSP), the
 # security headers (strict CSP, nosniff, no-referrer, DENY) on every asset,
 # ETag revalidation (304), HEAD, client-side routes falling back to index.html,
 # and traversal attempts (dot segments, encoded dots, slashes and backslashes)
@@ -29,23 +29,31 @@ CSP="default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' dat
 hdr() { tr -d '\r' < $T.h | sed -n "s/^$1: //Ip" | head -1; }
 get() { rm -f $T.body; curl -s --path-as-is -D $T.h -o $T.body -w '%{http_code}' "$@"; }
 
-# index.html as embed writes it: the stylesheet link replaced by the stylesheet
-# in a <style> element, whose SHA-256 the CSP's style-src lists
+# index.html as embed writes it: the stylesheet link and the boot script's
+# element replaced by the file in a <style> or <script> element, whose SHA-256
+# the CSP's style-src or script-src lists
 awk '$0 == "<link rel=\"stylesheet\" href=\"/style.css\">" {
-	printf "<style>"; while ((getline l < "web/style.css") > 0) print l; printf "</style>\n"; next } { print }' \
+	printf "<style>"; while ((getline l < "web/style.css") > 0) print l; printf "</style>\n"; next }
+$0 == "<script src=\"/boot.js\"></script>" {
+	printf "<script>"; while ((getline l < "web/boot.js") > 0) print l; printf "</script>\n"; next } { print }' \
 	web/index.html > $T.index
-cmp -s $T.index web/index.html && fail "web/index.html does not link /style.css as expected"
-SHA=$(/usr/bin/printf "$(sha256sum < web/style.css | cut -c1-64 | sed 's/../\\x&/g')" | base64)
+grep -q '^<link rel="stylesheet" href="/style.css">$' web/index.html || fail "web/index.html does not link /style.css as expected"
+grep -q '^<script src="/boot.js"></script>$' web/index.html || fail "web/index.html does not load /boot.js as expected"
+# sha FILE: its SHA-256 in base64, as a CSP source wants it
+sha() { /usr/bin/printf "$(sha256sum < "$1" | cut -c1-64 | sed 's/../\\x&/g')" | base64; }
+SHA=$(sha web/style.css)
 [ ${#SHA} = 44 ] || fail "cannot compute the stylesheet's SHA-256"
 CSP=$(echo "$CSP" | sed "s|style-src 'self'|style-src 'self' 'sha256-$SHA'|")
+SHA=$(sha web/boot.js)
+CSP=$(echo "$CSP" | sed "s|script-src 'self'|script-src 'self' 'sha256-$SHA'|")
 
-# every file under web/, byte for byte, with the headers (style.css only inside index.html)
+# every file under web/, byte for byte, with the headers (style.css and boot.js only inside index.html)
 n=0
 for f in $(find web -name '.*' -prune -o -type f ! -name '*~' -print); do
 	p=${f#web}
 	want=$f
 	case $p in
-	/style.css) [ "$(get $U$p)" = 404 ] || fail "$p is served on its own too"; continue ;;
+	/style.css | /boot.js) [ "$(get $U$p)" = 404 ] || fail "$p is served on its own too"; continue ;;
 	/index.html) want=$T.index ;;
 	esac
 	[ "$(get $U$p)" = 200 ] || fail "$p: $(head -c 200 $T.body)"
