@@ -23,7 +23,15 @@ if (!urls.length || !(loads > 0)) {
 }
 const base = 'data:text/html,<!doctype html><p>hi</p>';
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
-const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+// VIEWPORT=WxH (default 1280x800) and DPR=N (device pixels per CSS pixel, default 1): VIEWPORT=390x844 DPR=3
+// is a phone's screen (the sidebar becomes a drawer), at nine times the pixels to raster.
+const [vw, vh] = (process.env.VIEWPORT || '1280x800').split('x').map(Number);
+const dpr = Number(process.env.DPR || 1);
+if (!(vw > 0 && vh > 0 && dpr > 0)) {
+	console.error('VIEWPORT must be WxH and DPR a number');
+	process.exit(2);
+}
+const ctx = await browser.newContext({ viewport: { width: vw, height: vh }, deviceScaleFactor: dpr });
 
 // The page's entry is read a while after the load event: Playwright's first evaluation in a page compiles
 // its injected script (~10 ms of renderer time), which would otherwise compete with the page's first
@@ -72,13 +80,13 @@ await browser.close();
 const q = (a, f) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(f * s.length))]; };
 const row = (name, a) => `${name.padEnd(22)} ${q(a, 0.5).toFixed(0).padStart(6)} ${q(a, 0.25).toFixed(0).padStart(6)} ${q(a, 0.75).toFixed(0).padStart(6)} ${Math.min(...a).toFixed(0).padStart(6)}`;
 const name = (j) => (j === urls.length ? 'data: page' : urls.length > 1 ? urls[j] : 'hearth');
-console.log(`first contentful paint, ms, ${loads} loads each${urls.length > 1 ? '' : ` (${urls[0]})`}`);
+console.log(`first contentful paint, ms, ${loads} loads each, ${vw}x${vh} at ${dpr}x${urls.length > 1 ? '' : ` (${urls[0]})`}`);
 console.log(`${''.padEnd(22)} ${'median'.padStart(6)} ${'q1'.padStart(6)} ${'q3'.padStart(6)} ${'min'.padStart(6)}`);
 targets.forEach((_, j) => console.log(row(`reload: ${name(j)}`, reload[j])));
 targets.forEach((_, j) => console.log(row(`warm tab: ${name(j)}`, warm[j])));
 targets.forEach((_, j) => console.log(row(`new tab: ${name(j)}`, cold[j])));
 console.log(JSON.stringify({
-	loads, urls,
+	loads, urls, viewport: `${vw}x${vh}`, dpr,
 	reload_fcp_ms: urls.map((_, j) => q(reload[j], 0.5)), reload_base_ms: q(reload[urls.length], 0.5),
 	warm_fcp_ms: urls.map((_, j) => q(warm[j], 0.5)), warm_base_ms: q(warm[urls.length], 0.5),
 	cold_fcp_ms: urls.map((_, j) => q(cold[j], 0.5)), cold_base_ms: q(cold[urls.length], 0.5),

@@ -7,6 +7,7 @@
 # Needs node, Debian's chromium and playwright-core (`make test` installs them,
 # or `npm ci --prefix tests/e2e/web`).
 #   e.g. make && sh bench/web-paint.sh 40
+#        VIEWPORT=390x844 DPR=3 sh bench/web-paint.sh 40   (a phone's screen)
 set -u
 N=${1:-30}
 [ $# -gt 0 ] && shift
