@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <sys/mman.h>
 
 /* ---- a tiny in-memory GGUF writer for building test files ---- */
 struct buf {
@@ -382,13 +383,57 @@ static void test_mutations(void **state)
 	free(full);
 }
 
+/* The file mapping carries the 2 MiB page advice (VmFlags "hg" in smaps), so
+ * weights faulted in from disk come as 2 MiB folios.  Skipped where the kernel
+ * refuses MADV_HUGEPAGE or has no /proc/self/smaps. */
+static void test_hugepage_advice(void **state)
+{
+	(void)state;
+#ifndef MADV_HUGEPAGE
+	skip();
+#else
+	TU_REQUIRE_TESTDATA();
+	void *probe = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(probe != MAP_FAILED);
+	int refused = madvise(probe, 4096, MADV_HUGEPAGE) != 0;
+	munmap(probe, 4096);
+	FILE *f = fopen("/proc/self/smaps", "r");
+	if (refused || !f) {
+		if (f)
+			fclose(f);
+		print_message("no MADV_HUGEPAGE or no /proc/self/smaps: skipped\n");
+		skip();
+	}
+	char path[4096];
+	assert_non_null(tu_path(path, sizeof path, "models/llama-q-sweep-F16.gguf"));
+	hearth_gguf *g = NULL;
+	assert_int_equal(hearth_gguf_open(path, &g), 0);
+	const hearth_gguf_tensor *t = hearth_gguf_tensor_at(g, 0);
+	assert_non_null(t);
+	uintptr_t a = (uintptr_t)t->data;
+	char line[1024];
+	int in = 0, found = 0;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi;
+		char c;
+		if (sscanf(line, "%lx-%lx %c", &lo, &hi, &c) == 3 && strchr(line, '-') < strchr(line, ' '))
+			in = lo <= a && a < hi;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0)
+			found = strstr(line, " hg") != NULL ? 1 : -1;
+	}
+	fclose(f);
+	hearth_gguf_free(g);
+	assert_int_equal(found, 1);
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_all_value_types), cmocka_unit_test(test_nesting_limit),
 		cmocka_unit_test(test_layout),          cmocka_unit_test(test_bad_args),
 		cmocka_unit_test(test_hostile_corpus),  cmocka_unit_test(test_truncation_sweep),
-		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_mutations),       cmocka_unit_test(test_hugepage_advice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -613,6 +613,14 @@ int hearth_gguf_open(const char *path, hearth_gguf **out)
 		}
 		g->base = p;
 		g->mapped = true;
+#ifdef MADV_HUGEPAGE
+		/* Optimisation only, failure ignored: pages read in through this
+		 * mapping come as 2 MiB folios mapped with 2 MiB pages (fewer TLB
+		 * misses in decode; without it most of a cold file ended up in
+		 * small folios, bench/README.md).  Pages already cached stay as
+		 * they are. */
+		(void)madvise(p, g->size, MADV_HUGEPAGE);
+#endif
 	}
 	close(fd);
 	return open_common(g, out);
