@@ -283,7 +283,7 @@ static void test_hostile_corpus(void **state)
 	(void)state;
 	TU_REQUIRE_TESTDATA();
 	static const char *model_level[] = {"29-", "30-", "31-", "32-", "33-", "34-", "35-", "36-"};
-	char dir[4096], path[4200];
+	char dir[4096], path[4096 + 1 + 256]; /* dir "/" d_name */
 	tu_path(dir, sizeof dir, "hostile");
 	int n_rejected = 0, n_model_level = 0;
 	struct dirent **ents;
